@@ -1,0 +1,221 @@
+package xacct
+
+import (
+	"slices"
+	"strings"
+)
+
+// Actions the copy builders grant, kept to what a copy uses: ListObjectsV2
+// needs s3:ListBucket; GetObject and HeadObject need s3:GetObject; copying
+// tags needs s3:GetObjectTagging on the source and s3:PutObjectTagging on
+// the destination; CopyObject and multipart uploads need s3:PutObject;
+// setting bucket-owner-full-control on buckets with ACLs enabled needs
+// s3:PutObjectAcl; aborting a failed multipart upload needs
+// s3:AbortMultipartUpload.
+var (
+	sourceReadActions       = []string{"s3:GetObject", "s3:GetObjectTagging"}
+	destinationWriteActions = []string{"s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging"}
+)
+
+// Sids of the statements the copy builders write. They are stable so that
+// MergeStatements replaces them on the next apply instead of adding
+// copies.
+const (
+	sidAssumeRole            = "XacctAssumeRole"
+	sidSourceList            = "XacctSourceList"
+	sidSourceRead            = "XacctSourceRead"
+	sidSourceTLS             = "XacctSourceDenyInsecureTransport"
+	sidDestinationList       = "XacctDestinationList"
+	sidDestinationWrite      = "XacctDestinationWrite"
+	sidDestinationDelete     = "XacctDestinationDelete"
+	sidDestinationTLS        = "XacctDestinationDenyInsecureTransport"
+	conditionSecureTransport = "aws:SecureTransport"
+)
+
+// PolicyOption changes what a policy builder grants.
+type PolicyOption func(*policyOptions)
+
+type policyOptions struct {
+	delete          bool
+	secureTransport bool
+}
+
+// WithDeleteAccess grants s3:DeleteObject on the destination prefix, which
+// only a sync that deletes extra destination objects needs. Default: not
+// granted.
+func WithDeleteAccess() PolicyOption { return func(o *policyOptions) { o.delete = true } }
+
+// WithSecureTransport adds to bucket policies a Deny of every S3 action by
+// the granted principal over plain HTTP (aws:SecureTransport false). It is
+// scoped to that principal and the granted resources, so merging it never
+// affects other users of the bucket. The evaluator applies it only when
+// the request context carries aws:SecureTransport. Default: not added.
+func WithSecureTransport() PolicyOption {
+	return func(o *policyOptions) { o.secureTransport = true }
+}
+
+func buildOptions(opts []PolicyOption) policyOptions {
+	var o policyOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// CopyRoleTrustPolicy returns the trust policy of the role xacct assumes
+// in the other account. trusted is an account ID (written as its root ARN,
+// which lets the account's administrators delegate AssumeRole through
+// identity policies) or a principal ARN. When externalID is not empty,
+// AssumeRole must present it (sts:ExternalId), which guards against the
+// confused deputy problem when a third party assumes the role.
+func CopyRoleTrustPolicy(trusted, externalID string) Policy {
+	s := Statement{
+		Sid:       sidAssumeRole,
+		Effect:    EffectAllow,
+		Principal: AWSPrincipal(trusted),
+		Action:    StringList{"sts:AssumeRole"},
+	}
+	if externalID != "" {
+		s.Condition = Conditions{"StringEquals": {"sts:ExternalId": {externalID}}}
+	}
+	return NewPolicy(s)
+}
+
+// SourceReadPolicy returns the identity policy that lets a principal list
+// and read the objects under src: s3:ListBucket limited to src.Prefix, and
+// s3:GetObject and s3:GetObjectTagging on the objects under it.
+func SourceReadPolicy(src Location) Policy {
+	return NewPolicy(sourceStatements(src, nil)...)
+}
+
+// DestinationWritePolicy returns the identity policy that lets a principal
+// list and write the objects under dst: s3:ListBucket limited to
+// dst.Prefix, and s3:PutObject, s3:PutObjectAcl, s3:PutObjectTagging and
+// s3:AbortMultipartUpload on the objects under it. WithDeleteAccess adds
+// s3:DeleteObject.
+func DestinationWritePolicy(dst Location, opts ...PolicyOption) Policy {
+	return NewPolicy(destinationStatements(dst, nil, buildOptions(opts))...)
+}
+
+// CopyRolePolicy returns the identity policy of a principal that copies
+// from src to dst server-side: S3 reads the source with the credentials of
+// the request that writes the destination, so one principal needs both
+// SourceReadPolicy and DestinationWritePolicy.
+func CopyRolePolicy(src, dst Location, opts ...PolicyOption) Policy {
+	return NewPolicy(slices.Concat(sourceStatements(src, nil), destinationStatements(dst, nil, buildOptions(opts)))...)
+}
+
+// SourceBucketPolicy returns the statements to merge into the source
+// bucket's policy so that principal, in another account, may list and read
+// src: the same actions as SourceReadPolicy. principal is a role or user
+// ARN, or an account ID. WithSecureTransport adds a Deny over plain HTTP.
+func SourceBucketPolicy(src Location, principal string, opts ...PolicyOption) Policy {
+	o := buildOptions(opts)
+	pr := AWSPrincipal(principal)
+	stmts := sourceStatements(src, pr)
+	if o.secureTransport {
+		stmts = append(stmts, denyInsecure(sidSourceTLS, src, pr))
+	}
+	return NewPolicy(stmts...)
+}
+
+// DestinationBucketPolicy returns the statements to merge into the
+// destination bucket's policy so that principal, in another account, may
+// list and write dst: the same actions as DestinationWritePolicy with the
+// same options. principal is a role or user ARN, or an account ID.
+func DestinationBucketPolicy(dst Location, principal string, opts ...PolicyOption) Policy {
+	o := buildOptions(opts)
+	pr := AWSPrincipal(principal)
+	stmts := destinationStatements(dst, pr, o)
+	if o.secureTransport {
+		stmts = append(stmts, denyInsecure(sidDestinationTLS, dst, pr))
+	}
+	return NewPolicy(stmts...)
+}
+
+// RemoveStatements returns existing without the statements whose Sid is
+// one of sids, and whether anything was removed; existing is not
+// modified. Use it to take back a grant, such as XacctDestinationDelete
+// when a sync no longer deletes.
+func RemoveStatements(existing *Policy, sids ...string) (*Policy, bool) {
+	if existing == nil {
+		return nil, false
+	}
+	out := *existing
+	out.Statement = slices.DeleteFunc(slices.Clone(existing.Statement), func(s Statement) bool {
+		return s.Sid != "" && slices.Contains(sids, s.Sid)
+	})
+	return &out, len(out.Statement) != len(existing.Statement)
+}
+
+func sourceStatements(src Location, pr *Principal) []Statement {
+	return []Statement{
+		listStatement(sidSourceList, src, pr),
+		objectStatement(sidSourceRead, src, pr, sourceReadActions...),
+	}
+}
+
+func destinationStatements(dst Location, pr *Principal, o policyOptions) []Statement {
+	stmts := []Statement{
+		listStatement(sidDestinationList, dst, pr),
+		objectStatement(sidDestinationWrite, dst, pr, destinationWriteActions...),
+	}
+	if o.delete {
+		stmts = append(stmts, objectStatement(sidDestinationDelete, dst, pr, "s3:DeleteObject"))
+	}
+	return stmts
+}
+
+// listStatement allows s3:ListBucket on loc's bucket, limited by s3:prefix
+// to loc.Prefix when there is one. A listing without a prefix carries no
+// s3:prefix key, so it is refused: least privilege.
+func listStatement(sid string, loc Location, pr *Principal) Statement {
+	s := Statement{
+		Sid:       sid,
+		Effect:    EffectAllow,
+		Principal: pr,
+		Action:    StringList{"s3:ListBucket"},
+		Resource:  StringList{BucketARN(loc.Bucket)},
+	}
+	if loc.Prefix != "" {
+		s.Condition = Conditions{"StringLike": {"s3:prefix": {escapePolicyPattern(loc.Prefix) + "*"}}}
+	}
+	return s
+}
+
+func objectStatement(sid string, loc Location, pr *Principal, actions ...string) Statement {
+	return Statement{
+		Sid:       sid,
+		Effect:    EffectAllow,
+		Principal: pr,
+		Action:    StringList(slices.Clone(actions)),
+		Resource:  StringList{objectsUnder(loc)},
+	}
+}
+
+func denyInsecure(sid string, loc Location, pr *Principal) Statement {
+	return Statement{
+		Sid:       sid,
+		Effect:    EffectDeny,
+		Principal: pr,
+		Action:    StringList{"s3:*"},
+		Resource:  StringList{BucketARN(loc.Bucket), objectsUnder(loc)},
+		Condition: Conditions{"Bool": {conditionSecureTransport: {"false"}}},
+	}
+}
+
+// objectsUnder is the ARN pattern of every object under loc's prefix.
+func objectsUnder(loc Location) string {
+	return ObjectARN(loc.Bucket, escapePolicyPattern(loc.Prefix)+"*")
+}
+
+// escapePolicyPattern makes the wildcard and variable characters of a key
+// prefix literal, using the escapes policy version 2012-10-17 defines.
+func escapePolicyPattern(s string) string {
+	if !strings.ContainsAny(s, "*?$") {
+		return s
+	}
+	return policyPatternEscaper.Replace(s)
+}
+
+var policyPatternEscaper = strings.NewReplacer("*", "${*}", "?", "${?}", "$", "${$}")

@@ -1,0 +1,241 @@
+package xacct
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// PolicyKind says where a policy is attached, which decides the rules
+// Lint applies.
+type PolicyKind int
+
+// Policy kinds.
+const (
+	// PolicyKindIdentity is attached to a user or role: no Principal, a
+	// Resource on every statement.
+	PolicyKindIdentity PolicyKind = iota + 1
+	// PolicyKindTrust is a role's trust policy: a Principal, no Resource.
+	PolicyKindTrust
+	// PolicyKindBucket is an S3 bucket policy: a Principal and a Resource
+	// on every statement.
+	PolicyKindBucket
+)
+
+// String returns "identity", "trust" or "bucket".
+func (k PolicyKind) String() string {
+	switch k {
+	case PolicyKindIdentity:
+		return "identity"
+	case PolicyKindTrust:
+		return "trust"
+	case PolicyKindBucket:
+		return "bucket"
+	}
+	return "PolicyKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Severity ranks a Finding.
+type Severity int
+
+// Severities, least severe first.
+const (
+	// SeveritySuggestion is a matter of style or clarity.
+	SeveritySuggestion Severity = iota + 1
+	// SeverityWarning is access broader than needed or a missing defence,
+	// such as a confused-deputy condition.
+	SeverityWarning
+	// SeverityError is a policy AWS rejects or one that grants access to
+	// anyone.
+	SeverityError
+)
+
+// String returns "suggestion", "warning" or "error".
+func (s Severity) String() string {
+	switch s {
+	case SeveritySuggestion:
+		return "suggestion"
+	case SeverityWarning:
+		return "warning"
+	case SeverityError:
+		return "error"
+	}
+	return "Severity(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Finding is one problem Lint found.
+type Finding struct {
+	// Statement names the statement by Sid, or as Statement[i] when it has
+	// none; empty for the document as a whole.
+	Statement string
+	// Field is the element, such as "Action" or "Condition".
+	Field    string
+	Message  string
+	Severity Severity
+}
+
+// String formats the finding as "severity: statement field: message".
+func (f Finding) String() string {
+	where := strings.TrimSpace(f.Statement + " " + f.Field)
+	if where == "" {
+		return f.Severity.String() + ": " + f.Message
+	}
+	return f.Severity.String() + ": " + where + ": " + f.Message
+}
+
+// confusedDeputyServices are service principals that act for many
+// accounts and put aws:SourceAccount and aws:SourceArn in the request
+// context when they assume a role, so a trust policy can and should pin
+// them to the expected account or resource.
+var confusedDeputyServices = []string{
+	"batchoperations.s3.amazonaws.com",
+	"datasync.amazonaws.com",
+	"s3.amazonaws.com",
+}
+
+// Lint reports problems in a policy of the given kind that Validate does
+// not: wildcards broader than a copy needs ("*" or "s3:*" actions,
+// Resource "*"), a "*" principal without conditions, trust of services
+// without aws:SourceAccount or aws:SourceArn (the confused deputy
+// problem), trust of other accounts without sts:ExternalId, and elements
+// the kind forbids or requires. Validation errors are included as
+// SeverityError findings. Findings come in statement order.
+func Lint(p Policy, kind PolicyKind) []Finding {
+	var out []Finding
+	if err := p.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			var ve *ValidationError
+			if !errors.As(e, &ve) {
+				continue
+			}
+			stmt, field := splitStatementField(p, ve.Field)
+			out = append(out, Finding{Statement: stmt, Field: field, Message: fmt.Sprintf("%q: %s", ve.Value, ve.Rule), Severity: SeverityError})
+		}
+	}
+	if p.Version == "" {
+		out = append(out, Finding{Field: "Version", Message: "missing; AWS then uses " + PolicyVersion2008 + ", without policy variables; use " + PolicyVersion2012, Severity: SeveritySuggestion})
+	}
+	for i := range p.Statement {
+		out = append(out, lintStatement(&p.Statement[i], statementName(p.Statement[i].Sid, i), kind)...)
+	}
+	return out
+}
+
+func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
+	var out []Finding
+	add := func(sev Severity, field, format string, args ...any) {
+		out = append(out, Finding{Statement: name, Field: field, Message: fmt.Sprintf(format, args...), Severity: sev})
+	}
+	hasPrincipal := s.Principal != nil || s.NotPrincipal != nil
+	hasResource := len(s.Resource) > 0 || len(s.NotResource) > 0
+	switch kind {
+	case PolicyKindIdentity:
+		if hasPrincipal {
+			add(SeverityError, "Principal", "identity policies must not name a principal")
+		}
+		if !hasResource {
+			add(SeverityError, "Resource", "identity policy statements need a Resource")
+		}
+	case PolicyKindTrust:
+		if !hasPrincipal {
+			add(SeverityError, "Principal", "trust policy statements need a Principal")
+		}
+		if hasResource {
+			add(SeverityError, "Resource", "trust policies must not have a Resource")
+		}
+	case PolicyKindBucket:
+		if !hasPrincipal {
+			add(SeverityError, "Principal", "bucket policy statements need a Principal")
+		}
+		if !hasResource {
+			add(SeverityError, "Resource", "bucket policy statements need a Resource")
+		}
+	}
+	if s.Effect != EffectAllow {
+		return out
+	}
+	for _, a := range s.Action {
+		switch {
+		case a == "*":
+			add(SeverityWarning, "Action", `"*" allows every action of every service; list the actions needed`)
+		case strings.HasSuffix(a, ":*"):
+			add(SeverityWarning, "Action", "%q allows every action of the service; list the actions needed", a)
+		}
+	}
+	if len(s.NotAction) > 0 {
+		add(SeverityWarning, "NotAction", "Allow with NotAction allows every action not listed, including future ones; list the actions needed in Action")
+	}
+	if kind != PolicyKindTrust && (len(s.NotResource) > 0 || slices.Contains(s.Resource, "*")) {
+		add(SeverityWarning, "Resource", "applies to every resource; name the bucket and object ARNs needed")
+	}
+	if s.NotPrincipal != nil {
+		add(SeverityWarning, "NotPrincipal", "Allow with NotPrincipal allows everyone not listed, including anonymous users")
+	}
+	if kind == PolicyKindTrust || kind == PolicyKindBucket {
+		if pr := s.Principal; pr != nil && (pr.Wildcard || slices.Contains(pr.AWS, "*")) && len(s.Condition) == 0 {
+			add(SeverityError, "Principal", `"*" without a Condition allows anyone; name the principals or add conditions`)
+		}
+	}
+	if kind == PolicyKindTrust && s.Principal != nil {
+		for _, svc := range s.Principal.Service {
+			if containsFold(confusedDeputyServices, svc) && !hasConditionKey(s, "aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID") {
+				add(SeverityWarning, "Condition", "trust of %s without aws:SourceAccount or aws:SourceArn lets the service assume this role on behalf of any account (confused deputy)", svc)
+			}
+		}
+		if len(s.Principal.AWS) > 0 && !slices.Contains(s.Principal.AWS, "*") && !hasConditionKey(s, "sts:ExternalId") {
+			add(SeverityWarning, "Condition", "cross-account trust without sts:ExternalId; a third party that assumes roles for many customers should be required to present one (confused deputy)")
+		}
+	}
+	return out
+}
+
+func statementName(sid string, i int) string {
+	if sid != "" {
+		return sid
+	}
+	return "Statement[" + strconv.Itoa(i) + "]"
+}
+
+// splitStatementField turns a validation field such as
+// "Statement[2].Effect" into the statement's name and "Effect".
+func splitStatementField(p Policy, field string) (stmt, rest string) {
+	inner, ok := strings.CutPrefix(field, "Statement[")
+	if !ok {
+		return "", field
+	}
+	idx, after, ok := strings.Cut(inner, "]")
+	i, err := strconv.Atoi(idx)
+	if !ok || err != nil || i < 0 || i >= len(p.Statement) {
+		return "", field
+	}
+	return statementName(p.Statement[i].Sid, i), strings.TrimPrefix(after, ".")
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func hasConditionKey(s *Statement, keys ...string) bool {
+	for _, m := range s.Condition {
+		for k := range m {
+			if containsFold(keys, k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func containsFold(l []string, v string) bool {
+	for _, s := range l {
+		if strings.EqualFold(s, v) {
+			return true
+		}
+	}
+	return false
+}
