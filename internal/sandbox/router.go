@@ -10,27 +10,65 @@ import (
 // request is what the router learned about an incoming call.
 type request struct {
 	principal Principal
+	id        *identity
 	service   string
 }
 
-// ServeHTTP routes a request to the service named in its SigV4 scope.
+// ServeHTTP routes a request to the service named in its SigV4 scope,
+// after checking that its key exists and, for temporary keys, that its
+// session token matches and has not expired.
 func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	keyID, service := parseAuth(r)
-	p, ok := sb.principal(keyID)
-	if !ok {
-		code := "InvalidAccessKeyId"
-		if keyID == "" {
-			code = "AccessDenied"
+	fail := func(status int, code, msg string) {
+		switch service {
+		case "sts":
+			writeQueryError(w, stsNS, status, code, msg)
+		case "iam":
+			writeQueryError(w, iamNS, status, code, msg)
+		default:
+			writeS3Error(w, status, code, msg)
 		}
-		writeS3Error(w, http.StatusForbidden, code, "The AWS Access Key Id you provided does not exist in our records.")
+	}
+	id, ok := sb.identity(keyID)
+	if !ok {
+		switch {
+		case keyID == "":
+			fail(http.StatusForbidden, "AccessDenied", "Access Denied")
+		case service == "s3":
+			fail(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
+		default:
+			fail(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+		}
 		return
 	}
-	req := &request{principal: p, service: service}
+	if id.kind == kindSession {
+		token := r.Header.Get("X-Amz-Security-Token")
+		if token == "" {
+			token = r.URL.Query().Get("X-Amz-Security-Token")
+		}
+		switch {
+		case token != id.SessionToken && service == "s3":
+			fail(http.StatusBadRequest, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+			return
+		case token != id.SessionToken:
+			fail(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+			return
+		case !sb.now().Before(id.expires) && service == "s3":
+			fail(http.StatusBadRequest, "ExpiredToken", "The provided token has expired.")
+			return
+		case !sb.now().Before(id.expires):
+			fail(http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired")
+			return
+		}
+	}
+	req := &request{principal: id.Principal, id: id, service: service}
 	switch service {
 	case "s3":
 		sb.serveS3(w, r, req)
 	case "sts":
 		sb.serveSTS(w, r, req)
+	case "iam":
+		sb.serveIAM(w, r, req)
 	default:
 		writeS3Error(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("service %q is not served by the sandbox", service))
 	}

@@ -1,10 +1,20 @@
 // Package sandbox is an in-process, in-memory AWS for tests and demos: one
 // HTTP endpoint on 127.0.0.1 that answers S3 (gofakes3 with its memory
-// backend, plus what gofakes3 lacks) and STS, for several accounts at once.
+// backend, plus what gofakes3 lacks), STS and IAM, for several accounts at
+// once.
 //
 // Every request is attributed to the principal behind its SigV4 access key,
 // and the service is taken from the signature's credential scope, so all
-// SDK clients share one BaseEndpoint.
+// SDK clients share one BaseEndpoint. Signatures themselves are not
+// verified; session tokens and their expiry are.
+//
+// # Authorisation
+//
+// The sandbox holds no policy logic. Each request is turned into one or more
+// [AccessRequest] values (action, resource, policies, condition context) and
+// handed to the [Authorizer] installed with [Sandbox.SetAuthorizer]; a
+// denial fails the request with AccessDenied as AWS would. Without an
+// authorizer everything is allowed and no policy is parsed.
 package sandbox
 
 import (
@@ -16,9 +26,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/johannesboyne/gofakes3"
@@ -40,10 +53,14 @@ type Principal struct {
 	// Account is the 12-digit account id the principal belongs to.
 	Account string
 	// UserID is what GetCallerIdentity reports as UserId.
-	UserID          string
-	AccessKeyID     string
+	UserID string
+	// AccessKeyID is the key id: AKIA… for long-term keys, ASIA… for
+	// temporary ones.
+	AccessKeyID string
+	// SecretAccessKey is the secret half of the key pair.
 	SecretAccessKey string
-	SessionToken    string
+	// SessionToken is set for temporary keys and must accompany them.
+	SessionToken string
 }
 
 // Credentials returns a static provider for the principal's keys.
@@ -56,29 +73,45 @@ type Sandbox struct {
 	// URL is the endpoint, e.g. http://127.0.0.1:40123.
 	URL string
 
-	srv  *httptest.Server
-	s3   http.Handler
+	srv        *httptest.Server
+	s3         http.Handler
+	opts       options
+	authorizer atomic.Pointer[Authorizer]
+
 	mu   sync.RWMutex
-	keys map[string]Principal // access key id -> principal
+	keys map[string]*identity // access key id -> identity
 	// bucket name -> owning account
-	owners map[string]string
-	tags   map[objectRef]string // tagging XML per object
-	roots  map[string]Principal
+	owners    map[string]string
+	tags      map[objectRef]tagging // per object; key "" holds bucket tags
+	roots     map[string]Principal
+	users     map[string]*user // "account/name" -> user
+	roles     map[string]*role // "account/name" -> role
+	policies  map[string]string
+	ownership map[string]string
+	requests  map[string]int
 }
 
 type objectRef struct{ bucket, key string }
 
 // Start runs a sandbox with AccountA and AccountB and their root users.
 // Close it when done.
-func Start() (*Sandbox, error) {
+func Start(opts ...Option) (*Sandbox, error) {
 	backend := s3mem.New()
 	faker := gofakes3.New(backend, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	sb := &Sandbox{
-		s3:     faker.Server(),
-		keys:   make(map[string]Principal),
-		owners: make(map[string]string),
-		tags:   make(map[objectRef]string),
-		roots:  make(map[string]Principal),
+		s3:        faker.Server(),
+		keys:      make(map[string]*identity),
+		owners:    make(map[string]string),
+		tags:      make(map[objectRef]tagging),
+		roots:     make(map[string]Principal),
+		users:     make(map[string]*user),
+		roles:     make(map[string]*role),
+		policies:  make(map[string]string),
+		ownership: make(map[string]string),
+		requests:  make(map[string]int),
+	}
+	for _, o := range opts {
+		o(&sb.opts)
 	}
 	for _, acct := range []string{AccountA, AccountB} {
 		if _, err := sb.AddAccount(acct); err != nil {
@@ -105,7 +138,7 @@ func (sb *Sandbox) AddAccount(id string) (Principal, error) {
 	}
 	p := Principal{ARN: "arn:aws:iam::" + id + ":root", Account: id, UserID: id}
 	p.AccessKeyID, p.SecretAccessKey = newKeys("AKIA")
-	sb.keys[p.AccessKeyID] = p
+	sb.keys[p.AccessKeyID] = &identity{Principal: p, kind: kindRoot}
 	sb.roots[id] = p
 	return p, nil
 }
@@ -135,6 +168,35 @@ func (sb *Sandbox) S3(p Principal) *s3.Client {
 // STS returns an STS client acting as p.
 func (sb *Sandbox) STS(p Principal) *sts.Client { return sts.NewFromConfig(sb.Config(p)) }
 
+// IAM returns an IAM client acting as p.
+func (sb *Sandbox) IAM(p Principal) *iam.Client { return iam.NewFromConfig(sb.Config(p)) }
+
+// Requests returns how many requests the sandbox has received, by
+// operation name as the SDK spells it ("PutObject", "AssumeRole",
+// "CreateRole"…), whether they succeeded or not.
+func (sb *Sandbox) Requests() map[string]int {
+	sb.mu.RLock()
+	defer sb.mu.RUnlock()
+	out := make(map[string]int, len(sb.requests))
+	for k, v := range sb.requests {
+		out[k] = v
+	}
+	return out
+}
+
+func (sb *Sandbox) count(op string) {
+	sb.mu.Lock()
+	sb.requests[op]++
+	sb.mu.Unlock()
+}
+
+func (sb *Sandbox) now() time.Time {
+	if sb.opts.clock != nil {
+		return sb.opts.clock()
+	}
+	return time.Now()
+}
+
 // CreateBucket creates a bucket owned by p's account.
 func (sb *Sandbox) CreateBucket(ctx context.Context, p Principal, name string) error {
 	_, err := sb.S3(p).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)})
@@ -149,11 +211,11 @@ func (sb *Sandbox) BucketOwner(bucket string) string {
 	return sb.owners[bucket]
 }
 
-func (sb *Sandbox) principal(accessKey string) (Principal, bool) {
+func (sb *Sandbox) identity(accessKey string) (*identity, bool) {
 	sb.mu.RLock()
 	defer sb.mu.RUnlock()
-	p, ok := sb.keys[accessKey]
-	return p, ok
+	id, ok := sb.keys[accessKey]
+	return id, ok
 }
 
 func newKeys(prefix string) (id, secret string) {
@@ -173,4 +235,11 @@ func toUpper(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// newID returns an IAM-style unique id such as AROA followed by 17
+// upper-case characters.
+func newID(prefix string) string {
+	id, _ := newKeys("")
+	return prefix + id[:16] + "X"
 }

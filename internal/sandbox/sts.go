@@ -1,8 +1,14 @@
 package sandbox
 
 import (
+	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 )
 
 const stsNS = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -49,7 +55,20 @@ func (sb *Sandbox) serveSTS(w http.ResponseWriter, r *http.Request, req *request
 		writeQueryError(w, stsNS, http.StatusBadRequest, "MalformedInput", err.Error())
 		return
 	}
-	switch action := r.PostForm.Get("Action"); action {
+	action := r.PostForm.Get("Action")
+	sb.count(action)
+	switch action {
+	case "AssumeRole":
+		out, err := sb.assumeRole(r, req)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				ae = &apiError{http.StatusInternalServerError, "InternalFailure", err.Error()}
+			}
+			writeQueryError(w, stsNS, ae.status, ae.code, ae.message)
+			return
+		}
+		writeXML(w, http.StatusOK, out)
 	case "GetCallerIdentity":
 		var out getCallerIdentityResponse
 		out.Xmlns = stsNS
@@ -61,4 +80,106 @@ func (sb *Sandbox) serveSTS(w http.ResponseWriter, r *http.Request, req *request
 	default:
 		writeQueryError(w, stsNS, http.StatusBadRequest, "InvalidAction", "action "+action+" is not served by the sandbox")
 	}
+}
+
+var sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+type assumeRoleResponse struct {
+	XMLName xml.Name `xml:"AssumeRoleResponse"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Result  struct {
+		AssumedRoleUser struct {
+			Arn           string
+			AssumedRoleID string `xml:"AssumedRoleId"`
+		}
+		Credentials struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string
+			SessionToken    string
+			Expiration      string
+		}
+	} `xml:"AssumeRoleResult"`
+	ResponseMetadata responseMetadata
+}
+
+// assumeRole issues temporary keys for a role session after the
+// authorizer has judged the caller against the role's trust policy.
+func (sb *Sandbox) assumeRole(r *http.Request, req *request) (*assumeRoleResponse, error) {
+	f := r.PostForm
+	roleARN, session := f.Get("RoleArn"), f.Get("RoleSessionName")
+	if len(roleARN) < 20 || len(roleARN) > 2048 {
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048", roleARN)
+	}
+	if !sessionName.MatchString(session) {
+		return nil, validationError("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64", session)
+	}
+	duration := defaultSessionSeconds
+	if s := f.Get("DurationSeconds"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < sb.opts.minSessionSeconds() || n > maxRoleSessionSeconds {
+			return nil, validationError("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between %d and %d", s, sb.opts.minSessionSeconds(), maxRoleSessionSeconds)
+		}
+		duration = n
+	}
+	if req.id.kind == kindRoot {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts."}
+	}
+	acct, name := parseRoleARN(roleARN)
+	v, found := sb.role(acct, name)
+	if found && v.arn() != roleARN {
+		found = false
+	}
+	if a := sb.authz(); a != nil || !found {
+		ar := sb.newAccessRequest(r, req.id, "sts:AssumeRole", roleARN, acct)
+		ar.ResourcePolicy = v.trust
+		ar.Context["sts:RoleSessionName"] = []string{session}
+		if ext, ok := f["ExternalId"]; ok {
+			ar.Context["sts:ExternalId"] = ext
+		}
+		if !found {
+			return nil, &apiError{http.StatusForbidden, "AccessDenied", deniedMessage(ar, "the role does not exist")}
+		}
+		if msg := decide(r.Context(), a, ar); msg != "" {
+			return nil, &apiError{http.StatusForbidden, "AccessDenied", msg}
+		}
+	}
+	if duration > v.maxSession {
+		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if req.id.kind == kindSession && duration > defaultSessionSeconds {
+		return nil, validationError("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
+	p := Principal{
+		ARN:     "arn:aws:sts::" + acct + ":assumed-role/" + name + "/" + session,
+		Account: acct,
+		UserID:  v.id + ":" + session,
+	}
+	p.AccessKeyID, p.SecretAccessKey = newKeys("ASIA")
+	tok, _ := newKeys("")
+	p.SessionToken = base64.StdEncoding.EncodeToString([]byte("sandbox-session:" + tok + p.SecretAccessKey))
+	expires := sb.now().Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second)
+	sb.mu.Lock()
+	sb.keys[p.AccessKeyID] = &identity{Principal: p, kind: kindSession, name: name, roleARN: v.arn(), expires: expires}
+	sb.mu.Unlock()
+
+	out := &assumeRoleResponse{Xmlns: stsNS}
+	out.Result.AssumedRoleUser.Arn = p.ARN
+	out.Result.AssumedRoleUser.AssumedRoleID = p.UserID
+	out.Result.Credentials.AccessKeyID = p.AccessKeyID
+	out.Result.Credentials.SecretAccessKey = p.SecretAccessKey
+	out.Result.Credentials.SessionToken = p.SessionToken
+	out.Result.Credentials.Expiration = expires.Format(time.RFC3339)
+	out.ResponseMetadata.RequestID = "sandbox"
+	return out, nil
+}
+
+// parseRoleARN splits arn:aws:iam::ACCT:role/PATH/NAME into the account and
+// the role name; both are "" when the ARN is not a role ARN.
+func parseRoleARN(arn string) (account, name string) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || !strings.HasPrefix(parts[5], "role/") {
+		return "", ""
+	}
+	res := parts[5]
+	return parts[4], res[strings.LastIndex(res, "/")+1:]
 }
