@@ -419,9 +419,9 @@ func (e *evaluation) decide(idFound bool, idRef StatementRef, resLevel principal
 	if idFound {
 		idName = fmt.Sprintf("%s of identity policy %d", idRef.stmtName(), idRef.PolicyIndex)
 	}
-	idWhy := idName + " allow it"
+	idVerb := " allow"
 	if idFound {
-		idWhy = idName + " allows it"
+		idVerb = " allows"
 	}
 	idRefs := func() []StatementRef {
 		if idFound {
@@ -446,7 +446,7 @@ func (e *evaluation) decide(idFound bool, idRef StatementRef, resLevel principal
 			if resLevel == matchAccount {
 				refs = append(refs, resRef)
 			}
-			return allow(fmt.Sprintf("%s %s: %s; within one account one Allow is enough", e.who(), what, idWhy), refs...)
+			return allow(fmt.Sprintf("%s%s %s to do %s; within one account one Allow is enough", idName, idVerb, e.who(), what), refs...)
 		}
 		msg := fmt.Sprintf("no statement in the identity policies of %s or the %s allows %s", e.who(), noun, what)
 		if resLevel == matchAccount {
@@ -460,7 +460,7 @@ func (e *evaluation) decide(idFound bool, idRef StatementRef, resLevel principal
 		case resLevel == matchExact:
 			return allow(fmt.Sprintf("%s of the %s allows %s to do %s", resRef.stmtName(), noun, e.who(), what), resRef)
 		case resLevel == matchAccount && identityOK:
-			return allow(fmt.Sprintf("%s of the %s trusts account %s and %s", resRef.stmtName(), noun, e.p.account, idWhy), append(idRefs(), resRef)...)
+			return allow(fmt.Sprintf("%s of the %s trusts account %s and %s%s %s to do %s", resRef.stmtName(), noun, e.p.account, idName, idVerb, e.who(), what), append(idRefs(), resRef)...)
 		case resLevel == matchAccount:
 			return e.implicit(fmt.Sprintf("%s of the %s trusts account %s, but no statement in the identity policies of %s allows %s", resRef.stmtName(), noun, e.p.account, e.who(), what))
 		}
