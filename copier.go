@@ -402,7 +402,9 @@ func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn f
 	return sFine && dFine && ctx.Err() == nil
 }
 
-func (l Location) child(rel string) Location { return Location{Bucket: l.Bucket, Prefix: l.Prefix + rel} }
+func (l Location) child(rel string) Location {
+	return Location{Bucket: l.Bucket, Prefix: l.Prefix + rel}
+}
 
 func (r *syncRun) included(rel string) bool {
 	in := true
