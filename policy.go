@@ -43,7 +43,9 @@ type Policy struct {
 	// to AWS.
 	Version string `json:"Version,omitempty"`
 	// ID is an optional identifier for the whole document.
-	ID        string      `json:"Id,omitempty"`
+	ID string `json:"Id,omitempty"`
+	// Statement holds the rules in the order given; order never changes
+	// a decision but is kept so that documents diff cleanly.
 	Statement []Statement `json:"Statement"`
 }
 
@@ -53,15 +55,25 @@ type Policy struct {
 type Statement struct {
 	// Sid names the statement. Builders in this package set stable Sids
 	// prefixed "Xacct" so that MergeStatements can find and replace them.
-	Sid          string     `json:"Sid,omitempty"`
-	Effect       Effect     `json:"Effect"`
+	Sid string `json:"Sid,omitempty"`
+	// Effect is EffectAllow or EffectDeny.
+	Effect Effect `json:"Effect"`
+	// Principal is who the statement applies to in a resource policy;
+	// NotPrincipal applies it to everyone but those listed.
 	Principal    *Principal `json:"Principal,omitempty"`
 	NotPrincipal *Principal `json:"NotPrincipal,omitempty"`
-	Action       StringList `json:"Action,omitempty"`
-	NotAction    StringList `json:"NotAction,omitempty"`
-	Resource     StringList `json:"Resource,omitempty"`
-	NotResource  StringList `json:"NotResource,omitempty"`
-	Condition    Conditions `json:"Condition,omitempty"`
+	// Action lists service:action patterns, such as "s3:Get*", matched
+	// case-insensitively; NotAction applies the statement to every other
+	// action.
+	Action    StringList `json:"Action,omitempty"`
+	NotAction StringList `json:"NotAction,omitempty"`
+	// Resource lists ARN patterns, matched case-sensitively; NotResource
+	// applies the statement to every other resource.
+	Resource    StringList `json:"Resource,omitempty"`
+	NotResource StringList `json:"NotResource,omitempty"`
+	// Condition must hold, every operator and key of it, for the
+	// statement to apply.
+	Condition Conditions `json:"Condition,omitempty"`
 }
 
 // StringList is a policy element that AWS writes as a single string or as
