@@ -70,15 +70,24 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("src"), Prefix: aws.String("dir/"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(10)})
 			return err
 		}, []asked{{"s3:ListBucket", src, a}}, map[string][]string{"s3:prefix": {"dir/"}, "s3:delimiter": {"/"}, "s3:max-keys": {"10"}}},
-		{"ListObjects", func() error { _, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("src")}); return err },
+		{"ListObjects", func() error {
+			_, err := c.ListObjects(ctx, &s3.ListObjectsInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:ListBucket", src, a}}, nil},
 		{"ListObjectVersions", func() error {
 			_, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("src"), Prefix: aws.String("d")})
 			return err
 		}, []asked{{"s3:ListBucketVersions", src, a}}, map[string][]string{"s3:prefix": {"d"}}},
-		{"GetObject", func() error { _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("src"), Key: aws.String("dir/k")}); return err },
+		{"GetObject", func() error {
+			_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("src"), Key: aws.String("dir/k")})
+			return err
+		},
 			[]asked{{"s3:GetObject", srcObj, a}}, nil},
-		{"HeadObject", func() error { _, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("src"), Key: aws.String("dir/k")}); return err },
+		{"HeadObject", func() error {
+			_, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("src"), Key: aws.String("dir/k")})
+			return err
+		},
 			[]asked{{"s3:GetObject", srcObj, a}}, nil},
 		{"PutObject", func() error {
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dst"), Key: aws.String("out/k"), Body: strings.NewReader("x"),
@@ -102,7 +111,10 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: aws.String("src"), Key: aws.String("dir/k")})
 			return err
 		}, []asked{{"s3:DeleteObjectTagging", srcObj, a}}, nil},
-		{"GetObjectAcl", func() error { _, err := c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String("src"), Key: aws.String("dir/k")}); return err },
+		{"GetObjectAcl", func() error {
+			_, err := c.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String("src"), Key: aws.String("dir/k")})
+			return err
+		},
 			[]asked{{"s3:GetObjectAcl", srcObj, a}}, nil},
 		{"PutObjectAcl", func() error {
 			_, err := c.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String("src"), Key: aws.String("dir/k"), ACL: types.ObjectCannedACLBucketOwnerFullControl})
@@ -131,13 +143,19 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("dst"), Key: aws.String("out/k"), UploadId: uploadID})
 			return err
 		}, []asked{{"s3:AbortMultipartUpload", dstObj, b}}, nil},
-		{"GetBucketLocation", func() error { _, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("src")}); return err },
+		{"GetBucketLocation", func() error {
+			_, err := c.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:GetBucketLocation", src, a}}, nil},
 		{"PutBucketVersioning", func() error {
 			_, err := c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("src"), VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
 			return err
 		}, []asked{{"s3:PutBucketVersioning", src, a}}, nil},
-		{"GetBucketVersioning", func() error { _, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("src")}); return err },
+		{"GetBucketVersioning", func() error {
+			_, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:GetBucketVersioning", src, a}}, nil},
 		{"GetObjectVersion", func() error {
 			out, err := c.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("src")})
@@ -156,7 +174,10 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String("src"), Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}})
 			return err
 		}, []asked{{"s3:PutBucketTagging", src, a}}, nil},
-		{"GetBucketTagging", func() error { _, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("src")}); return err },
+		{"GetBucketTagging", func() error {
+			_, err := c.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:GetBucketTagging", src, a}}, nil},
 		{"GetBucketOwnershipControls", func() error {
 			_, err := c.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String("src")})
@@ -166,18 +187,30 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("src"), Policy: aws.String(policy)})
 			return err
 		}, []asked{{"s3:PutBucketPolicy", src, a}}, nil},
-		{"GetBucketPolicy", func() error { _, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("src")}); return err },
+		{"GetBucketPolicy", func() error {
+			_, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:GetBucketPolicy", src, a}}, nil},
-		{"DeleteBucketPolicy", func() error { _, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("src")}); return err },
+		{"DeleteBucketPolicy", func() error {
+			_, err := c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("src")})
+			return err
+		},
 			[]asked{{"s3:DeleteBucketPolicy", src, a}}, nil},
 		{"PutBucketOwnershipControls", func() error {
 			_, err := c.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String("src"), OwnershipControls: &types.OwnershipControls{
 				Rules: []types.OwnershipControlsRule{{ObjectOwnership: types.ObjectOwnershipBucketOwnerEnforced}}}})
 			return err
 		}, []asked{{"s3:PutBucketOwnershipControls", src, a}}, nil},
-		{"DeleteObject", func() error { _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("dst"), Key: aws.String("out/k")}); return err },
+		{"DeleteObject", func() error {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("dst"), Key: aws.String("out/k")})
+			return err
+		},
 			[]asked{{"s3:DeleteObject", dstObj, b}}, nil},
-		{"DeleteBucket", func() error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("newb")}); return err },
+		{"DeleteBucket", func() error {
+			_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("newb")})
+			return err
+		},
 			[]asked{{"s3:DeleteBucket", "arn:aws:s3:::newb", a}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
