@@ -309,6 +309,12 @@ func TestDeleteObjectsPartialDenial(t *testing.T) {
 	assert.Contains(t, aws.ToString(out.Errors[0].Message), "s3:DeleteObject")
 	assert.Len(t, rec.take(), 3)
 
+	out, err = c.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String("bkt"), Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("keep/1")}}}})
+	require.NoError(t, err)
+	assert.Empty(t, out.Deleted)
+	require.Len(t, out.Errors, 1)
+	assert.Equal(t, "AccessDenied", aws.ToString(out.Errors[0].Code))
+
 	list, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt")})
 	require.NoError(t, err)
 	require.Len(t, list.Contents, 1)

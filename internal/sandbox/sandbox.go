@@ -88,7 +88,10 @@ type Sandbox struct {
 	roles     map[string]*role // "account/name" -> role
 	policies  map[string]string
 	ownership map[string]string
-	requests  map[string]int
+
+	// reqMu guards requests alone so counting never waits on sb.mu.
+	reqMu    sync.Mutex
+	requests map[string]int
 }
 
 type objectRef struct{ bucket, key string }
@@ -175,8 +178,8 @@ func (sb *Sandbox) IAM(p Principal) *iam.Client { return iam.NewFromConfig(sb.Co
 // operation name as the SDK spells it ("PutObject", "AssumeRole",
 // "CreateRole"…), whether they succeeded or not.
 func (sb *Sandbox) Requests() map[string]int {
-	sb.mu.RLock()
-	defer sb.mu.RUnlock()
+	sb.reqMu.Lock()
+	defer sb.reqMu.Unlock()
 	out := make(map[string]int, len(sb.requests))
 	for k, v := range sb.requests {
 		out[k] = v
@@ -185,9 +188,9 @@ func (sb *Sandbox) Requests() map[string]int {
 }
 
 func (sb *Sandbox) count(op string) {
-	sb.mu.Lock()
+	sb.reqMu.Lock()
 	sb.requests[op]++
-	sb.mu.Unlock()
+	sb.reqMu.Unlock()
 }
 
 func (sb *Sandbox) now() time.Time {
