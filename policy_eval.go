@@ -201,7 +201,6 @@ type evaluation struct {
 	resAccount  string
 	trust       bool
 	missStmt    *Statement
-	missRef     StatementRef
 	missOp      string
 	missKey     string
 	missInIdent bool
