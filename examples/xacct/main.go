@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/aws/smithy-go"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/xacct/xacct"
+)
+
+// Exit codes, as aws-cli uses them.
+const (
+	exitOK = 0
+	// exitFailed: an object failed, access was denied, a delete was
+	// refused, or AWS could not be reached.
+	exitFailed = 1
+	// exitUsage: the command line or an input value is invalid.
+	exitUsage = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit code. Output goes to
+// stdout and stderr only, so tests run it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{streams: streams{out: stdout, err: stderr, tty: isTerminal(stderr)}}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err, a.running)
+	if msg := errorText(err); msg != "" {
+		if !a.running {
+			msg += fmt.Sprintf(" (see %q)", cmd.CommandPath()+" --help")
+		}
+		fmt.Fprintln(stderr, "xacct: "+msg)
+	}
+	return code
+}
+
+// streams is where a command writes.
+type streams struct {
+	out, err io.Writer
+	// tty reports whether err is a terminal, which a progress bar needs.
+	tty bool
+}
+
+// app is one invocation of the program.
+type app struct {
+	streams
+	flags globalFlags
+	// running is set when a command's own code starts; an error before
+	// that comes from parsing the command line.
+	running bool
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "xacct",
+		Short: "Move S3 data across AWS accounts",
+		Long: `xacct copies, syncs and lists S3 data, also between buckets of different
+AWS accounts. Credentials, region and endpoint come from the flags below or
+from the usual AWS environment variables and shared config files.`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.flags.profile, "profile", "", "use this profile from the shared config files instead of $AWS_PROFILE")
+	pf.StringVar(&a.flags.region, "region", "", "AWS region (default: $AWS_REGION, the profile's region, or us-east-1)")
+	pf.StringVar(&a.flags.endpointURL, "endpoint-url", "", "send requests to this `URL` instead of AWS, with path-style bucket addressing")
+	pf.BoolVar(&a.flags.debug, "debug", false, "log debug messages to stderr")
+	root.SetOut(a.out)
+	root.SetErr(a.err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(a.syncCommand(), a.lsCommand(), a.whoamiCommand(), a.demoCommand())
+	return root
+}
+
+// runE marks the command as running before fn, so errors fn returns are
+// not taken for command-line mistakes.
+func (a *app) runE(fn func(ctx context.Context, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a.running = true
+		return fn(cmd.Context(), args)
+	}
+}
+
+// logger returns the --debug logger.
+func (a *app) logger() *slog.Logger { return newLogger(a.err, a.flags.debug) }
+
+// argsBetween accepts min to max positional arguments.
+func argsBetween(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case min == max && len(args) != min:
+			return fmt.Errorf("%s takes %d arguments, got %d", cmd.Name(), min, len(args))
+		case len(args) < min || len(args) > max:
+			return fmt.Errorf("%s takes %d to %d arguments, got %d", cmd.Name(), min, max, len(args))
+		}
+		return nil
+	}
+}
+
+// usageError is a command-line mistake found after parsing.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError ends the program with a given code. A nil err prints
+// nothing, as when ls finds no objects.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode maps a command's error to the exit status: 2 for anything the
+// user must fix in the command line (flags, arguments, locations, option
+// values), 1 for everything that went wrong talking to AWS (a failed
+// object, access denied, a refused delete, a missing bucket).
+func exitCode(err error, running bool) int {
+	var exit *exitError
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit):
+		return exit.code
+	case !running, errors.As(err, &usage),
+		errors.Is(err, xacct.ErrInvalidLocation), errors.Is(err, xacct.ErrInvalidOption):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// errorText renders err on one line. The SDK's "operation error S3:
+// CopyObject, https response error StatusCode: 403, RequestID: …" preamble
+// is replaced by the service's code and message.
+func errorText(err error) string {
+	var exit *exitError
+	if errors.As(err, &exit) && exit.err == nil {
+		return ""
+	}
+	s := err.Error()
+	var op *smithy.OperationError
+	var api smithy.APIError
+	if errors.As(err, &op) && errors.As(op, &api) {
+		short := api.ErrorCode()
+		if m := api.ErrorMessage(); m != "" {
+			short += ": " + m
+		}
+		s = strings.Replace(s, op.Error(), short, 1)
+	}
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// version is the module version the binary was built from, as go install
+// records it.
+func version() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
