@@ -22,6 +22,7 @@ var (
 // copies.
 const (
 	sidAssumeRole            = "XacctAssumeRole"
+	sidCallerAssume          = "XacctCallerAssumeRole"
 	sidSourceList            = "XacctSourceList"
 	sidSourceRead            = "XacctSourceRead"
 	sidSourceTLS             = "XacctSourceDenyInsecureTransport"
@@ -79,6 +80,19 @@ func CopyRoleTrustPolicy(trusted, externalID string) Policy {
 		s.Condition = Conditions{"StringEquals": {"sts:ExternalId": {externalID}}}
 	}
 	return NewPolicy(s)
+}
+
+// CallerAssumeRolePolicy is the identity policy the caller in the other
+// account needs to assume roleARN: across accounts, the role's trust policy
+// admitting the caller is not enough on its own; the caller's account must
+// allow sts:AssumeRole on that role too.
+func CallerAssumeRolePolicy(roleARN string) Policy {
+	return NewPolicy(Statement{
+		Sid:      sidCallerAssume,
+		Effect:   EffectAllow,
+		Action:   StringList{"sts:AssumeRole"},
+		Resource: StringList{roleARN},
+	})
 }
 
 // SourceReadPolicy returns the identity policy that lets a principal list
