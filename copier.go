@@ -249,8 +249,7 @@ type syncRun struct {
 
 type copyTask struct {
 	rel  string
-	obj  Object
-	etag string
+	obj Object
 }
 
 func (r *syncRun) fail(err error) {

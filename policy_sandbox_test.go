@@ -46,7 +46,7 @@ func mustJSON(t *testing.T, p xacct.Policy) string {
 
 // runCrossAccountSync builds the setup in an enforcing sandbox, with edit
 // applied to the generated documents first, and syncs through the role.
-func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup)) (*xacct.SyncReport, error, *sandbox.Sandbox, *s3.Client) {
+func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup)) (*xacct.SyncReport, *s3.Client, error) {
 	t.Helper()
 	ctx := t.Context()
 	sb, err := enforce.Start()
@@ -96,11 +96,11 @@ func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup))
 	c, err := xacct.NewCopier(client)
 	require.NoError(t, err)
 	rep, err := c.Sync(ctx, src, dst)
-	return rep, err, sb, sb.S3(rootB)
+	return rep, sb.S3(rootB), err
 }
 
 func TestGeneratedCopyPoliciesAreEnough(t *testing.T) {
-	rep, err, _, ownerB := runCrossAccountSync(t, copyExternalID, nil)
+	rep, ownerB, err := runCrossAccountSync(t, copyExternalID, nil)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, rep.Copied)
 	var keys []string
@@ -132,7 +132,7 @@ func TestEveryGeneratedStatementIsNeeded(t *testing.T) {
 		for _, st := range d.pick(&full).Statement {
 			cases++
 			t.Run(d.doc+" without "+st.Sid, func(t *testing.T) {
-				_, err, _, _ := runCrossAccountSync(t, copyExternalID, func(s *copySetup) {
+				_, _, err := runCrossAccountSync(t, copyExternalID, func(s *copySetup) {
 					p := d.pick(s)
 					trimmed, changed := xacct.RemoveStatements(p, st.Sid)
 					require.True(t, changed)
@@ -155,7 +155,7 @@ func TestEveryGeneratedStatementIsNeeded(t *testing.T) {
 }
 
 func TestWrongExternalIDRefused(t *testing.T) {
-	rep, err, _, _ := runCrossAccountSync(t, "not-the-id", nil)
+	rep, _, err := runCrossAccountSync(t, "not-the-id", nil)
 	require.Error(t, err)
 	var apiErr smithy.APIError
 	require.True(t, errors.As(err, &apiErr), fmt.Sprint(err))
