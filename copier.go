@@ -248,7 +248,7 @@ type syncRun struct {
 }
 
 type copyTask struct {
-	rel  string
+	rel string
 	obj Object
 }
 
