@@ -34,7 +34,7 @@ type for each step. It needs no AWS account, network or environment, and
 ignores --profile, --region and --endpoint-url.`,
 		Args: argsBetween(0, 0),
 		RunE: a.runE(func(ctx context.Context, _ []string) error {
-			return runDemo(ctx, a.out, a.logger())
+			return runDemo(ctx, a.out, a.logger(), a.tz)
 		}),
 	}
 }
@@ -78,8 +78,8 @@ func demoObjects() []demoObject {
 	}
 }
 
-// runDemo runs the demo and writes everything to w.
-func runDemo(ctx context.Context, w io.Writer, log *slog.Logger) error {
+// runDemo runs the demo and writes everything to w, with dates in tz.
+func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Location) error {
 	sb, err := sandbox.Start()
 	if err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
@@ -104,7 +104,7 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger) error {
 	}
 
 	step(w, "ls the source", "xacct ls s3://"+demoSource+" --recursive --human-readable --summarize")
-	if err := runLs(ctx, newS3(cfg), &src, lsOptions{recursive: true, human: true, summarize: true}, w, time.Local); err != nil {
+	if err := runLs(ctx, newS3(cfg), &src, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
 		return err
 	}
 
@@ -116,7 +116,7 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger) error {
 	}
 
 	step(w, "ls the destination", "xacct ls s3://"+demoDestination)
-	if err := runLs(ctx, newS3(cfg), &dst, lsOptions{}, w, time.Local); err != nil {
+	if err := runLs(ctx, newS3(cfg), &dst, lsOptions{}, w, tz); err != nil {
 		return err
 	}
 

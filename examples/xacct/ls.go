@@ -53,7 +53,7 @@ when nothing matches.`,
 			if err != nil {
 				return err
 			}
-			return runLs(ctx, newS3(cfg), loc, o, a.out, time.Local)
+			return runLs(ctx, newS3(cfg), loc, o, a.out, a.tz)
 		}),
 	}
 	f := cmd.Flags()

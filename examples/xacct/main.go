@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
@@ -36,10 +37,20 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes one command line and returns the exit code. Output goes to
-// stdout and stderr only, so tests run it in-process.
+// run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{streams: streams{out: stdout, err: stderr, tty: isTerminal(stderr)}}
+	return newApp(stdout, stderr).execute(ctx, args)
+}
+
+// newApp returns an app writing to stdout and stderr, with dates in local
+// time.
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{streams: streams{out: stdout, err: stderr, tty: isTerminal(stderr)}, tz: time.Local}
+}
+
+// execute runs one command line and returns the exit code. Output goes
+// to the app's streams only, so tests run it in-process.
+func (a *app) execute(ctx context.Context, args []string) int {
 	root := a.rootCommand()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -51,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !a.running {
 			msg += fmt.Sprintf(" (see %q)", cmd.CommandPath()+" --help")
 		}
-		fmt.Fprintln(stderr, "xacct: "+msg)
+		fmt.Fprintln(a.err, "xacct: "+msg)
 	}
 	return code
 }
@@ -67,6 +78,8 @@ type streams struct {
 type app struct {
 	streams
 	flags globalFlags
+	// tz is the time zone ls shows dates in.
+	tz *time.Location
 	// running is set when a command's own code starts; an error before
 	// that comes from parsing the command line.
 	running bool
@@ -179,7 +192,14 @@ func errorText(err error) string {
 		}
 		s = strings.Replace(s, op.Error(), short, 1)
 	}
-	return strings.ReplaceAll(s, "\n", "; ")
+	// errors.Join and cobra's suggestions span lines.
+	var parts []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			parts = append(parts, line)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // isTerminal reports whether w is a terminal.

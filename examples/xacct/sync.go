@@ -261,7 +261,7 @@ type syncPrinter struct {
 	quiet bool // no per-object lines
 	bar   *progressbar.ProgressBar
 
-	done, copied int64
+	done, copied, copiedBytes int64
 }
 
 var _ xacct.ProgressListener = (*syncPrinter)(nil)
@@ -324,9 +324,10 @@ func (p *syncPrinter) ObjectDone(e xacct.ObjectEvent) {
 		var bytes int64
 		if e.Action == xacct.ActionCopy && e.Err == nil {
 			p.copied++
+			p.copiedBytes += e.Size
 			bytes = e.Size
 		}
-		p.bar.Describe(fmt.Sprintf("%d objects, %d copied", p.done, p.copied))
+		p.bar.Describe(fmt.Sprintf("objects: %d, copied: %d (%s)", p.done, p.copied, humanize.Size(p.copiedBytes)))
 		_ = p.bar.Add64(bytes)
 	}
 }

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/xacct/xacct"
+	"github.com/xacct/xacct/internal/sandbox"
+)
+
+// testTZ is the time zone ls tests render dates in; not UTC, so a
+// missing conversion shows.
+var testTZ = time.FixedZone("UTC+5:30", 5*3600+1800)
+
+// env is a sandbox the program reaches through the same environment
+// variables and flags a user would set.
+type env struct {
+	sb   *sandbox.Sandbox
+	root sandbox.Principal
+	s3   *s3.Client
+}
+
+// newEnv starts a sandbox and points the AWS environment at its account A
+// root user, with empty shared config files so the developer's own
+// profiles play no part.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	sb, err := sandbox.Start()
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	root := sb.Root(sandbox.AccountA)
+	dir := t.TempDir()
+	for _, f := range []string{"config", "credentials"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), nil, 0o600))
+	}
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID":           root.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       root.SecretAccessKey,
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_REGION":                  "us-east-1",
+		"AWS_PROFILE":                 "",
+		"AWS_ENDPOINT_URL":            "",
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		t.Setenv(k, v)
+	}
+	return &env{sb: sb, root: root, s3: sb.S3(root)}
+}
+
+// result is what one run of the program produced.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// lines returns stdout's lines, sorted, for output whose order depends on
+// scheduling.
+func (r result) sortedLines() []string {
+	l := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.stdout == "" {
+		l = nil
+	}
+	slices.Sort(l)
+	return l
+}
+
+// run runs the program against the sandbox with args.
+func (e *env) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return e.runApp(t, func(*app) {}, args...)
+}
+
+// runApp is run with a chance to adjust the app first.
+func (e *env) runApp(t *testing.T, adjust func(*app), args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	a := newApp(&stdout, &stderr)
+	a.tz = testTZ
+	adjust(a)
+	code := a.execute(t.Context(), append(args, "--endpoint-url", e.sb.URL))
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func (e *env) bucket(t *testing.T, name string, objects map[string]string) {
+	t.Helper()
+	require.NoError(t, e.sb.CreateBucket(t.Context(), e.root, name))
+	for k, v := range objects {
+		e.put(t, name, k, v)
+	}
+}
+
+func (e *env) put(t *testing.T, bucket, key, body string) {
+	t.Helper()
+	_, err := e.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
+	require.NoError(t, err)
+}
+
+// keys lists a bucket's keys.
+func (e *env) keys(t *testing.T, bucket string) []string {
+	t.Helper()
+	var keys []string
+	for obj, err := range xacct.List(t.Context(), e.s3, xacct.Location{Bucket: bucket}) {
+		require.NoError(t, err)
+		keys = append(keys, obj.Key)
+	}
+	return keys
+}
+
+func TestUsageErrors(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name string
+		args []string
+		want []string // in the one stderr line
+	}{
+		{"source without scheme", []string{"sync", "src-bucket/data", "s3://dst-bucket"}, []string{`"src-bucket/data"`, "must start with s3://"}},
+		{"bad destination bucket", []string{"sync", "s3://src-bucket", "s3://Bad_Bucket/x"}, []string{`"s3://Bad_Bucket/x"`, `"Bad_Bucket"`, "lowercase letters"}},
+		{"bad ls location", []string{"ls", "s3://ab"}, []string{`"ab"`, "3 to 63 characters"}},
+		{"size-only with exact", []string{"sync", "s3://src-bucket", "s3://dst-bucket", "--size-only", "--exact"}, []string{"--size-only and --exact"}},
+		{"concurrency out of range", []string{"sync", "s3://src-bucket", "s3://dst-bucket", "--concurrency", "0"}, []string{"concurrency", "between 1 and"}},
+		{"overlapping locations", []string{"sync", "s3://src-bucket/a", "s3://src-bucket/a/b"}, []string{"overlap"}},
+		{"one argument", []string{"sync", "s3://src-bucket"}, []string{"sync takes 2 arguments, got 1"}},
+		{"unknown flag", []string{"sync", "s3://src-bucket", "s3://dst-bucket", "--bogus"}, []string{"unknown flag: --bogus", "xacct sync --help"}},
+		{"bad flag value", []string{"sync", "s3://src-bucket", "s3://dst-bucket", "--max-delete", "many"}, []string{"many", "max-delete"}},
+		{"unknown command", []string{"cp"}, []string{`unknown command "cp"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.run(t, tt.args...)
+			assert.Equal(t, exitUsage, r.code)
+			assert.Empty(t, r.stdout)
+			require.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
+			assert.True(t, strings.HasPrefix(r.stderr, "xacct: "), r.stderr)
+			for _, w := range tt.want {
+				assert.Contains(t, r.stderr, w)
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	denied := &xacct.ObjectError{Op: "copy", Bucket: "b", Key: "k", Err: &smithy.OperationError{
+		ServiceID: "S3", OperationName: "CopyObject",
+		Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"},
+	}}
+	tests := []struct {
+		name    string
+		err     error
+		running bool
+		want    int
+	}{
+		{"nil", nil, true, exitOK},
+		{"parse error", errors.New("unknown flag: --x"), false, exitUsage},
+		{"usage error", usageError{errors.New("x")}, true, exitUsage},
+		{"invalid location", fmt.Errorf("source: %w", xacct.ErrInvalidLocation), true, exitUsage},
+		{"invalid option", &xacct.ValidationError{Err: xacct.ErrInvalidOption}, true, exitUsage},
+		{"access denied", denied, true, exitFailed},
+		{"delete cap", &syncFailure{err: xacct.ErrDeleteCapExceeded}, true, exitFailed},
+		{"deletes skipped", &syncFailure{err: xacct.ErrDeleteSkipped}, true, exitFailed},
+		{"explicit", &exitError{code: 1}, true, exitFailed},
+		{"other", errors.New("connection refused"), true, exitFailed},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, exitCode(tt.err, tt.running), tt.name)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	op := &smithy.OperationError{ServiceID: "S3", OperationName: "CopyObject",
+		Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}}
+	assert.Equal(t, "copy s3://b/k: AccessDenied: Access Denied",
+		errorText(&xacct.ObjectError{Op: "copy", Bucket: "b", Key: "k", Err: op}))
+	assert.Equal(t, "a; b", errorText(errors.Join(errors.New("a"), errors.New("b"))))
+	assert.Empty(t, errorText(&exitError{code: 1}))
+}
+
+func TestWhoAmI(t *testing.T) {
+	e := newEnv(t)
+	r := e.run(t, "whoami")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, "Account: "+sandbox.AccountA+"\n"+
+		"ARN:     arn:aws:iam::"+sandbox.AccountA+":root\n"+
+		"UserId:  "+e.root.UserID+"\n", r.stdout)
+
+	r = e.run(t, "whoami", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.JSONEq(t, fmt.Sprintf(`{"account":%q,"arn":%q,"userId":%q}`, sandbox.AccountA, e.root.ARN, e.root.UserID), r.stdout)
+}
+
+func TestDebugNeverPrintsCredentials(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "src-bucket", map[string]string{"a.txt": "a"})
+	e.bucket(t, "dst-bucket", nil)
+	for _, args := range [][]string{
+		{"whoami", "--debug"},
+		{"ls", "s3://src-bucket", "--debug"},
+		{"sync", "s3://src-bucket", "s3://dst-bucket", "--debug"},
+	} {
+		r := e.run(t, args...)
+		require.Equal(t, exitOK, r.code, r.stderr)
+		assert.Contains(t, r.stderr, "level=DEBUG", args)
+		for _, secret := range []string{e.root.SecretAccessKey, e.root.AccessKeyID} {
+			assert.NotContains(t, r.stdout+r.stderr, secret, args)
+		}
+	}
+}
+
+func TestDemo(t *testing.T) {
+	// The demo must not depend on the environment: point it at nothing.
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_PROFILE", "no-such-profile")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"demo"}, &stdout, &stderr)
+	require.Equal(t, exitOK, code, stderr.String())
+	assert.Empty(t, stderr.String())
+	out := stdout.String()
+	for _, want := range []string{
+		"== whoami (account A)\n$ xacct whoami\nAccount: " + sandbox.AccountA + "\n",
+		"== ls the source\n$ xacct ls s3://xacct-demo-source --recursive --human-readable --summarize\n",
+		"1.4 MiB images/banner.jpg\n",
+		"\nTotal Objects: 8\n   Total Size: 1.6 MiB\n",
+		"== sync to the destination",
+		"$ xacct sync s3://xacct-demo-source s3://xacct-demo-destination --delete\n",
+		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/reports/2026/q1.csv\n",
+		"delete: s3://xacct-demo-destination/old-export.csv\n",
+		"copied 8 (1.6 MiB), skipped 0, deleted 1, failed 0 in ",
+		"== ls the destination\n",
+		strings.Repeat(" ", 27) + "PRE reports/\n",
+		"== sync again",
+		`"copied": 0,`,
+		`"skipped": 8,`,
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.Less(t, strings.Count(out, "\n"), 62, out)
+}
