@@ -69,7 +69,7 @@ type result struct {
 	stdout, stderr string
 }
 
-// lines returns stdout's lines, sorted, for output whose order depends on
+// sortedLines returns stdout's lines, sorted, for output whose order depends on
 // scheduling.
 func (r result) sortedLines() []string {
 	l := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
@@ -89,11 +89,17 @@ func (e *env) run(t *testing.T, args ...string) result {
 // runApp is run with a chance to adjust the app first.
 func (e *env) runApp(t *testing.T, adjust func(*app), args ...string) result {
 	t.Helper()
+	return execute(t, adjust, append(args, "--endpoint-url", e.sb.URL)...)
+}
+
+// execute runs the program with args as given, dates in testTZ.
+func execute(t *testing.T, adjust func(*app), args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	a := newApp(&stdout, &stderr)
 	a.tz = testTZ
 	adjust(a)
-	code := a.execute(t.Context(), append(args, "--endpoint-url", e.sb.URL))
+	code := a.execute(t.Context(), args)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
