@@ -97,8 +97,8 @@ from the usual AWS environment variables and shared config files.`,
 		SilenceUsage:  true,
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.flags.profile, "profile", "", "use this profile from the shared config files instead of $AWS_PROFILE")
-	pf.StringVar(&a.flags.region, "region", "", "AWS region (default: $AWS_REGION, the profile's region, or us-east-1)")
+	pf.StringVar(&a.flags.profile, "profile", "", "use profile `NAME` of the shared config files instead of $AWS_PROFILE")
+	pf.StringVar(&a.flags.region, "region", "", "send requests to `REGION` (default: $AWS_REGION, the profile's region, or us-east-1)")
 	pf.StringVar(&a.flags.endpointURL, "endpoint-url", "", "send requests to this `URL` instead of AWS, with path-style bucket addressing")
 	pf.BoolVar(&a.flags.debug, "debug", false, "log debug messages to stderr")
 	root.SetOut(a.out)

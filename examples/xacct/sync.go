@@ -77,7 +77,7 @@ the last matching rule, in command-line order, decides.`,
 	f.BoolVar(&o.sizeOnly, "size-only", false, "copy objects present on both sides only when their sizes differ")
 	f.BoolVar(&o.exact, "exact", false, "copy objects present on both sides when their sizes or ETags differ")
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, fmt.Sprintf("objects to copy at once, 1 to %d", xacct.MaxConcurrency))
-	f.IntVar(&o.maxDelete, "max-delete", o.maxDelete, "refuse to delete anything when more than `N` objects would be deleted (-1: no cap)")
+	f.IntVar(&o.maxDelete, "max-delete", o.maxDelete, "refuse every delete when more than `N` objects would be deleted; -1 for no cap")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout instead of one line per object")
 	f.BoolVar(&o.noProgress, "no-progress", false, "do not show a progress bar")
 	return cmd
@@ -137,7 +137,6 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 	case o.exact:
 		compare = xacct.CompareETag
 	}
-	p := newSyncPrinter(out, o.json, out.tty && !o.noProgress && !o.json)
 	copier, err := xacct.NewCopier(newS3(cfg),
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithCompare(compare),
@@ -146,12 +145,12 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 		xacct.WithMaxDelete(o.maxDelete),
 		xacct.WithDryRun(o.dryRun),
 		xacct.WithLogger(log),
-		xacct.WithProgress(p),
 	)
 	if err != nil {
 		return err
 	}
-	report, err := copier.Sync(ctx, src, dst)
+	p := newSyncPrinter(out, o.json, out.tty && !o.noProgress && !o.json)
+	report, err := copier.Sync(ctx, src, dst, xacct.WithProgress(p))
 	p.finish()
 	if report == nil {
 		return err
