@@ -190,7 +190,11 @@ func syncError(r *xacct.SyncReport) error {
 	}
 	var parts []string
 	if r.Failed > 0 {
-		parts = append(parts, fmt.Sprintf("%d objects failed", r.Failed))
+		noun := "objects"
+		if r.Failed == 1 {
+			noun = "object"
+		}
+		parts = append(parts, fmt.Sprintf("%d %s failed", r.Failed, noun))
 	}
 	for _, err := range r.Errors {
 		var oe *xacct.ObjectError

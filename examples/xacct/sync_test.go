@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/xacct/xacct"
 )
 
 func TestSyncCopiesAndPrintsActions(t *testing.T) {
@@ -149,4 +155,45 @@ func TestSyncProgressBar(t *testing.T) {
 		require.Equal(t, exitOK, r.code, r.stderr)
 		assert.NotContains(t, r.stderr, "\r", flag)
 	}
+}
+
+func TestSyncPrinterFailures(t *testing.T) {
+	denied := &smithy.OperationError{ServiceID: "S3", OperationName: "CopyObject",
+		Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "Access Denied"}}
+	src, dst := xacct.MustParseLocation("s3://src-bucket/k"), xacct.MustParseLocation("s3://dst-bucket/k")
+	events := []xacct.ObjectEvent{
+		{Action: xacct.ActionCopy, Source: src, Destination: dst, Size: 3},
+		{Action: xacct.ActionSkip, Source: src, Destination: dst},
+		{Action: xacct.ActionCopy, Source: src, Destination: dst, Err: &xacct.ObjectError{Op: "copy", Bucket: "src-bucket", Key: "k", Err: denied}},
+		{Action: xacct.ActionDelete, Destination: dst, Err: &xacct.ObjectError{Op: "delete", Bucket: "dst-bucket", Key: "k", Err: denied}},
+	}
+	for _, quiet := range []bool{false, true} {
+		var stdout, stderr bytes.Buffer
+		p := newSyncPrinter(streams{out: &stdout, err: &stderr}, quiet, false)
+		for _, e := range events {
+			p.ObjectDone(e)
+		}
+		p.finish()
+		if quiet {
+			assert.Empty(t, stdout.String())
+		} else {
+			assert.Equal(t, "copy: s3://src-bucket/k to s3://dst-bucket/k\n", stdout.String())
+		}
+		assert.Equal(t, "copy failed: s3://src-bucket/k to s3://dst-bucket/k: AccessDenied: Access Denied\n"+
+			"delete failed: s3://dst-bucket/k: AccessDenied: Access Denied\n", stderr.String(), "quiet=%v", quiet)
+	}
+}
+
+func TestSyncError(t *testing.T) {
+	assert.NoError(t, syncError(&xacct.SyncReport{}))
+
+	copyErr := &xacct.ObjectError{Op: "copy", Bucket: "b", Key: "k", Err: errors.New("boom")}
+	listErr := &xacct.ObjectError{Op: "list", Bucket: "d", Key: "p/", Err: errors.New("timeout")}
+	skipped := fmt.Errorf("%w: 2 destination objects kept because the sync did not complete cleanly", xacct.ErrDeleteSkipped)
+	err := syncError(&xacct.SyncReport{Failed: 1, Errors: []error{copyErr, listErr, skipped}})
+	require.Error(t, err)
+	assert.Equal(t, "1 object failed; list s3://d/p/: timeout; deletes skipped: 2 destination objects kept because the sync did not complete cleanly", err.Error())
+	assert.ErrorIs(t, err, xacct.ErrDeleteSkipped)
+	assert.ErrorAs(t, err, &copyErr)
+	assert.Equal(t, exitFailed, exitCode(err, true))
 }
