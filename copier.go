@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	fnmatch "github.com/xacct/xacct/internal/glob"
@@ -113,6 +114,11 @@ type SyncReport struct {
 	// Failed is the number of objects whose copy or delete failed.
 	Failed   int64         `json:"failed"`
 	Duration time.Duration `json:"duration"`
+	// Mode is how objects were copied: ModeServerSide or ModeStream.
+	Mode TransferMode `json:"mode"`
+	// Preflight is the permission preflight's report, nil when
+	// WithPreflight(false) turned it off.
+	Preflight *PreflightReport `json:"-"`
 	// Errors holds every failure: *ObjectError for objects and listings,
 	// plus ErrDeleteCapExceeded or ErrDeleteSkipped when deletes were held
 	// back.
@@ -155,10 +161,28 @@ func NewCopier(src SourceAPI, opts ...CopierOption) (*Copier, error) {
 
 // NewCopierFromConfig returns a Copier with one *s3.Client built from cfg
 // for both sides; path-style addressing is used when cfg has a
-// BaseEndpoint, as local S3-compatible servers need.
+// BaseEndpoint, as local S3-compatible servers need. An *sts.Client from
+// cfg names the principal in preflight findings.
 func NewCopierFromConfig(cfg aws.Config, opts ...CopierOption) (*Copier, error) {
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
-	return NewCopier(client, opts...)
+	id := sts.NewFromConfig(cfg)
+	return NewCopier(client, append([]CopierOption{WithIdentityClients(id, id)}, opts...)...)
+}
+
+// NewCopierFromConfigs returns a Copier that reads the source with
+// credentials from srcCfg and writes the destination with credentials
+// from dstCfg, such as a role in each account (see AssumeRoleConfig).
+// With the default ModeAuto it copies server-side when the destination
+// principal may read the source, and streams otherwise.
+func NewCopierFromConfigs(srcCfg, dstCfg aws.Config, opts ...CopierOption) (*Copier, error) {
+	newS3 := func(cfg aws.Config) *s3.Client {
+		return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	}
+	base := []CopierOption{
+		WithDestinationClient(newS3(dstCfg)),
+		WithIdentityClients(sts.NewFromConfig(srcCfg), sts.NewFromConfig(dstCfg)),
+	}
+	return NewCopier(newS3(srcCfg), append(base, opts...)...)
 }
 
 func (c *Copier) options(opts []CopierOption) (copierOptions, error) {
@@ -214,7 +238,11 @@ func (c *Copier) Sync(ctx context.Context, src, dst Location, opts ...CopierOpti
 	}
 	r := &syncRun{c: c, o: o, src: src, dst: dst, report: &SyncReport{Source: src, Destination: dst, DryRun: o.dryRun}}
 	start := time.Now()
-	r.run(ctx)
+	if err := r.prepare(ctx); err != nil {
+		r.fail(err)
+	} else {
+		r.run(ctx)
+	}
 	if err := ctx.Err(); err != nil {
 		r.fail(fmt.Errorf("sync interrupted: %w", err))
 	}
@@ -245,6 +273,11 @@ type syncRun struct {
 
 	mu   sync.Mutex // guards report.Errors
 	stop context.CancelFunc
+
+	// mode, acl and bufs are set by prepare before any transfer.
+	mode TransferMode
+	acl  types.ObjectCannedACL
+	bufs *bufferPool // streamed transfers only
 }
 
 type copyTask struct {
@@ -336,9 +369,9 @@ func (d *deleteSet) add(key string, size int64) {
 func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn func(key string, size int64)) bool {
 	listCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srcNext, srcStop := iter.Pull2(List(listCtx, r.c.src, r.src))
+	srcNext, srcStop := iter.Pull2(List(listCtx, r.c.src, r.src, WithExpectedBucketOwner(r.o.srcAccount)))
 	defer srcStop()
-	dstNext, dstStop := iter.Pull2(List(listCtx, r.o.dst, r.dst))
+	dstNext, dstStop := iter.Pull2(List(listCtx, r.o.dst, r.dst, WithExpectedBucketOwner(r.o.dstAccount)))
 	defer dstStop()
 
 	next := func(pull func() (Object, error, bool), loc Location) (Object, bool, bool) {
@@ -439,16 +472,7 @@ func (r *syncRun) copy(ctx context.Context, t copyTask) {
 	from, to := r.src.child(t.rel), r.dst.child(t.rel)
 	ev := ObjectEvent{Action: ActionCopy, Source: from, Destination: to, Size: t.obj.Size, DryRun: r.o.dryRun}
 	if !r.o.dryRun {
-		in := &s3.CopyObjectInput{
-			Bucket:     aws.String(to.Bucket),
-			Key:        aws.String(to.Prefix),
-			CopySource: aws.String(copySource(from.Bucket, from.Prefix)),
-		}
-		if t.obj.ETag != "" {
-			// The object must still be the one the plan was made for.
-			in.CopySourceIfMatch = aws.String(`"` + t.obj.ETag + `"`)
-		}
-		if _, err := r.o.dst.CopyObject(ctx, in); err != nil {
+		if err := r.transfer(ctx, t); err != nil {
 			ev.Err = &ObjectError{Op: "copy", Bucket: from.Bucket, Key: from.Prefix, Err: err}
 		}
 	}
@@ -465,6 +489,36 @@ func (r *syncRun) copy(ctx context.Context, t copyTask) {
 		r.o.logger.LogAttrs(ctx, slog.LevelDebug, "copied", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix), slog.Int64("size", t.obj.Size))
 	}
 	r.event(ev)
+}
+
+// transfer moves one object's bytes to the destination, the one place
+// that chooses how: server-side CopyObject, or a stream from the source
+// client into the destination client (see TransferMode).
+func (r *syncRun) transfer(ctx context.Context, t copyTask) error {
+	from, to := r.src.child(t.rel), r.dst.child(t.rel)
+	if r.mode == ModeStream {
+		return r.stream(ctx, from, to, t.obj)
+	}
+	return r.copyServerSide(ctx, from, to, t.obj)
+}
+
+// copyServerSide copies with one CopyObject, run as the destination
+// client's principal.
+func (r *syncRun) copyServerSide(ctx context.Context, from, to Location, obj Object) error {
+	in := &s3.CopyObjectInput{
+		Bucket:                    aws.String(to.Bucket),
+		Key:                       aws.String(to.Prefix),
+		CopySource:                aws.String(copySource(from.Bucket, from.Prefix)),
+		ACL:                       r.acl,
+		ExpectedBucketOwner:       optional(r.o.dstAccount),
+		ExpectedSourceBucketOwner: optional(r.o.srcAccount),
+	}
+	if obj.ETag != "" {
+		// The object must still be the one the plan was made for.
+		in.CopySourceIfMatch = aws.String(`"` + obj.ETag + `"`)
+	}
+	_, err := r.o.dst.CopyObject(ctx, in)
+	return err
 }
 
 // copySource encodes bucket/key for x-amz-copy-source: every byte but
@@ -540,8 +594,9 @@ func (r *syncRun) deleteObjects(ctx context.Context, items []deleteItem) {
 		ids[i] = types.ObjectIdentifier{Key: aws.String(it.key)}
 	}
 	out, err := r.o.dst.DeleteObjects(ctx, &s3.DeleteObjectsInput{
-		Bucket: aws.String(r.dst.Bucket),
-		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		Bucket:              aws.String(r.dst.Bucket),
+		Delete:              &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
+		ExpectedBucketOwner: optional(r.o.dstAccount),
 	})
 	failed := make(map[string]error)
 	if err != nil {

@@ -31,6 +31,7 @@ type ListOption func(*listOptions)
 
 type listOptions struct {
 	delimiter string
+	owner     string
 }
 
 // WithDelimiter lists one level: keys containing delimiter after the
@@ -38,6 +39,13 @@ type listOptions struct {
 // the objects of the same page, as aws s3 ls shows them. Default: none,
 // every object under the prefix.
 func WithDelimiter(d string) ListOption { return func(o *listOptions) { o.delimiter = d } }
+
+// WithExpectedBucketOwner sends account as ExpectedBucketOwner, so S3
+// refuses the listing when another account owns the bucket. Default ""
+// sends nothing.
+func WithExpectedBucketOwner(account string) ListOption {
+	return func(o *listOptions) { o.owner = account }
+}
 
 // List yields the objects under loc in key order (UTF-8 byte order, as S3
 // returns them). The next page is fetched while the current one is
@@ -95,6 +103,9 @@ func fetchPages(ctx context.Context, client ListObjectsV2API, loc Location, o li
 	}
 	if o.delimiter != "" {
 		in.Delimiter = aws.String(o.delimiter)
+	}
+	if o.owner != "" {
+		in.ExpectedBucketOwner = aws.String(o.owner)
 	}
 	for {
 		resp, err := client.ListObjectsV2(ctx, in)

@@ -253,11 +253,10 @@ func TestSyncDeleteCap(t *testing.T) {
 // failingLister fails the source listing from its second page on.
 type failingLister struct {
 	*s3.Client
-	calls atomic.Int32
 }
 
 func (f *failingLister) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, o ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
-	if f.calls.Add(1) > 1 {
+	if in.ContinuationToken != nil {
 		return nil, &smithy.GenericAPIError{Code: "InternalError", Message: "injected"}
 	}
 	return f.Client.ListObjectsV2(ctx, in, o...)

@@ -3,7 +3,10 @@ package xacct
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Defaults for Copier options.
@@ -15,7 +18,56 @@ const (
 	// NoDeleteCap, given to WithMaxDelete, lets a sync delete any number
 	// of destination objects. It is the default.
 	NoDeleteCap = -1
+
+	// DefaultPartSize is the part size of streamed multipart uploads, in
+	// bytes (8 MiB).
+	DefaultPartSize = 8 << 20
+	// MinPartSize is the smallest part S3 accepts but for the last one,
+	// in bytes (5 MiB).
+	MinPartSize = 5 << 20
+	// MaxPartSize is the largest part S3 accepts, in bytes (5 GiB).
+	MaxPartSize = 5 << 30
+	// MaxParts is the most parts one multipart upload may have.
+	MaxParts = 10000
+	// DefaultMultipartThreshold is the size from which streamed objects
+	// are written with a multipart upload, in bytes (8 MiB).
+	DefaultMultipartThreshold = 8 << 20
+	// MaxPutObjectSize is the largest object one PutObject writes, in
+	// bytes (5 GiB).
+	MaxPutObjectSize = 5 << 30
 )
+
+// TransferMode is how a Copier moves an object's bytes.
+type TransferMode int
+
+const (
+	// ModeAuto copies server-side when the destination client can read
+	// the source, and streams otherwise. The choice is made once per
+	// sync by reading one source object's metadata through the
+	// destination client (HeadObject, which changes nothing).
+	ModeAuto TransferMode = iota
+	// ModeServerSide copies with CopyObject: bytes never leave S3, and
+	// the destination client's principal must be able to read the source.
+	ModeServerSide
+	// ModeStream reads with the source client (ranged GetObject) and
+	// writes with the destination client (PutObject, or a multipart
+	// upload from the multipart threshold), so each side needs only its
+	// own permissions. Bytes pass through this process.
+	ModeStream
+)
+
+// String returns auto, server-side or stream.
+func (m TransferMode) String() string {
+	switch m {
+	case ModeAuto:
+		return "auto"
+	case ModeServerSide:
+		return "server-side"
+	case ModeStream:
+		return "stream"
+	}
+	return "TransferMode(" + strconv.Itoa(int(m)) + ")"
+}
 
 // CompareStrategy decides whether an object present on both sides is
 // copied again.
@@ -86,6 +138,16 @@ type copierOptions struct {
 	stopOnError bool
 	logger      *slog.Logger
 	progress    ProgressListener
+
+	mode       TransferMode
+	partSize   int64
+	threshold  int64
+	srcAccount string
+	dstAccount string
+	preflight  bool
+	acl        types.ObjectCannedACL
+	srcSTS     GetCallerIdentityAPI
+	dstSTS     GetCallerIdentityAPI
 }
 
 func defaultCopierOptions() copierOptions {
@@ -93,6 +155,9 @@ func defaultCopierOptions() copierOptions {
 		concurrency: DefaultConcurrency,
 		maxDelete:   NoDeleteCap,
 		logger:      slog.New(slog.DiscardHandler),
+		partSize:    DefaultPartSize,
+		threshold:   DefaultMultipartThreshold,
+		preflight:   true,
 	}
 }
 
@@ -161,6 +226,71 @@ func WithProgress(l ProgressListener) CopierOption {
 	return func(o *copierOptions) { o.progress = l }
 }
 
+// WithTransferMode sets how objects are copied. Default ModeAuto.
+func WithTransferMode(m TransferMode) CopierOption {
+	return func(o *copierOptions) { o.mode = m }
+}
+
+// WithPartSize sets the part size of streamed multipart uploads, in
+// bytes, from MinPartSize to MaxPartSize. It grows for an object that
+// would otherwise need more than MaxParts parts. Streaming holds at most
+// one part buffer per unit of concurrency, so memory stays within
+// concurrency × max(part size, multipart threshold) whatever the object
+// sizes. Default DefaultPartSize.
+func WithPartSize(n int64) CopierOption {
+	return func(o *copierOptions) { o.partSize = n }
+}
+
+// WithMultipartThreshold sets the size, in bytes, from which a streamed
+// object is written with a multipart upload instead of one PutObject,
+// from 1 to MaxPutObjectSize. Empty objects always take one PutObject.
+// Default DefaultMultipartThreshold.
+func WithMultipartThreshold(n int64) CopierOption {
+	return func(o *copierOptions) { o.threshold = n }
+}
+
+// WithSourceAccount declares the 12-digit account that owns the source
+// bucket. Every source request then carries it as ExpectedBucketOwner
+// (ExpectedSourceBucketOwner for server-side copies), so S3 refuses the
+// request if the bucket changed hands. Default: not checked.
+func WithSourceAccount(id string) CopierOption {
+	return func(o *copierOptions) { o.srcAccount = id }
+}
+
+// WithDestinationAccount declares the 12-digit account that owns the
+// destination bucket; every destination request carries it as
+// ExpectedBucketOwner. Default: not checked.
+func WithDestinationAccount(id string) CopierOption {
+	return func(o *copierOptions) { o.dstAccount = id }
+}
+
+// WithPreflight turns the permission preflight of Sync on or off. When
+// on, Sync first runs Copier.Preflight and stops before moving any byte
+// if a permission is missing. Default on.
+func WithPreflight(on bool) CopierOption {
+	return func(o *copierOptions) { o.preflight = on }
+}
+
+// WithObjectACL sets the canned ACL written with every copied object.
+// Default "": bucket-owner-full-control when the destination bucket has
+// ACLs enabled (object ownership ObjectWriter or BucketOwnerPreferred, or
+// no ownership controls, or a setting that cannot be read), so objects
+// written from another account belong to the bucket owner; no ACL when
+// the bucket enforces bucket-owner ownership. Buckets that enforce
+// ownership refuse any other ACL.
+func WithObjectACL(acl types.ObjectCannedACL) CopierOption {
+	return func(o *copierOptions) { o.acl = acl }
+}
+
+// WithIdentityClients sets STS clients carrying the source and destination
+// clients' credentials, so Preflight can name the principal on each side
+// in its findings and in the policy statements it proposes; nil leaves a
+// side unnamed. NewCopierFromConfig and NewCopierFromConfigs set them.
+// Default none.
+func WithIdentityClients(src, dst GetCallerIdentityAPI) CopierOption {
+	return func(o *copierOptions) { o.srcSTS, o.dstSTS = src, dst }
+}
+
 func (o *copierOptions) validate() error {
 	bad := func(field string, value any, rule string) error {
 		return &ValidationError{Field: field, Value: fmt.Sprint(value), Rule: rule, Err: ErrInvalidOption}
@@ -184,6 +314,26 @@ func (o *copierOptions) validate() error {
 	}
 	if o.logger == nil {
 		return bad("logger", "nil", "must not be nil")
+	}
+	if o.mode < ModeAuto || o.mode > ModeStream {
+		return bad("transfer mode", o.mode, "must be ModeAuto, ModeServerSide or ModeStream")
+	}
+	if o.partSize < MinPartSize || o.partSize > MaxPartSize {
+		return bad("part size", o.partSize, fmt.Sprintf("must be between %d (5 MiB) and %d (5 GiB) bytes", MinPartSize, MaxPartSize))
+	}
+	if o.threshold < 1 || o.threshold > MaxPutObjectSize {
+		return bad("multipart threshold", o.threshold, fmt.Sprintf("must be between 1 and %d (5 GiB) bytes", MaxPutObjectSize))
+	}
+	for _, a := range []struct{ field, id string }{{"source account", o.srcAccount}, {"destination account", o.dstAccount}} {
+		if a.id == "" {
+			continue
+		}
+		if err := ValidateAccountID(a.id); err != nil {
+			return bad(a.field, a.id, "must be exactly 12 digits")
+		}
+	}
+	if o.acl != "" && !slices.Contains(o.acl.Values(), o.acl) {
+		return bad("object ACL", o.acl, "must be a canned ACL such as bucket-owner-full-control")
 	}
 	return nil
 }

@@ -4,13 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 )
 
 // Sentinel errors. Typed errors in this package unwrap to one of these where
@@ -26,6 +35,10 @@ var (
 	// ErrDeleteSkipped reports that deletes were planned but not carried
 	// out because a copy failed or a listing did not complete.
 	ErrDeleteSkipped = errors.New("deletes skipped")
+	// ErrAccessDenied is wrapped by errors that report a refused
+	// permission: preflight findings, and AssumeRoleError when STS
+	// refused the role.
+	ErrAccessDenied = errors.New("access denied")
 )
 
 // MaxKeyLength is the longest object key S3 accepts, in bytes of UTF-8.
@@ -166,19 +179,75 @@ type DeleteObjectsAPI interface {
 	DeleteObjects(ctx context.Context, in *s3.DeleteObjectsInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectsOutput, error)
 }
 
+// GetObjectAPI reads an object or a byte range of it; *s3.Client
+// satisfies it.
+type GetObjectAPI interface {
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// HeadObjectAPI reads an object's metadata; *s3.Client satisfies it.
+type HeadObjectAPI interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
+// PutObjectAPI writes an object in one request; *s3.Client satisfies it.
+type PutObjectAPI interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+}
+
+// CreateMultipartUploadAPI starts a multipart upload; *s3.Client
+// satisfies it.
+type CreateMultipartUploadAPI interface {
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+}
+
+// UploadPartAPI uploads one part of a multipart upload; *s3.Client
+// satisfies it.
+type UploadPartAPI interface {
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+}
+
+// CompleteMultipartUploadAPI assembles the parts of a multipart upload;
+// *s3.Client satisfies it.
+type CompleteMultipartUploadAPI interface {
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+}
+
+// AbortMultipartUploadAPI discards a multipart upload and its parts;
+// *s3.Client satisfies it.
+type AbortMultipartUploadAPI interface {
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+}
+
+// GetBucketOwnershipControlsAPI reads a bucket's object ownership
+// setting; *s3.Client satisfies it.
+type GetBucketOwnershipControlsAPI interface {
+	GetBucketOwnershipControls(ctx context.Context, in *s3.GetBucketOwnershipControlsInput, optFns ...func(*s3.Options)) (*s3.GetBucketOwnershipControlsOutput, error)
+}
+
 // SourceAPI is what a Copier needs from the client that reads the source
-// bucket.
+// bucket: listings, and object reads when objects are streamed.
 type SourceAPI interface {
 	ListObjectsV2API
+	GetObjectAPI
+	HeadObjectAPI
 }
 
 // DestinationAPI is what a Copier needs from the client that writes the
 // destination bucket. Server-side copies read the source through this
-// client, so its principal must be able to read the source too.
+// client, so its principal must then be able to read the source too;
+// streamed copies write with PutObject or a multipart upload.
 type DestinationAPI interface {
 	ListObjectsV2API
 	CopyObjectAPI
 	DeleteObjectsAPI
+	HeadObjectAPI
+	PutObjectAPI
+	CreateMultipartUploadAPI
+	UploadPartAPI
+	CompleteMultipartUploadAPI
+	AbortMultipartUploadAPI
+	GetBucketOwnershipControlsAPI
 }
 
 // GetCallerIdentityAPI resolves the principal behind a set of credentials;
@@ -187,10 +256,17 @@ type GetCallerIdentityAPI interface {
 	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
+// AssumeRoleAPI issues temporary credentials for a role; *sts.Client
+// satisfies it.
+type AssumeRoleAPI interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+}
+
 var (
 	_ SourceAPI            = (*s3.Client)(nil)
 	_ DestinationAPI       = (*s3.Client)(nil)
 	_ GetCallerIdentityAPI = (*sts.Client)(nil)
+	_ AssumeRoleAPI        = (*sts.Client)(nil)
 )
 
 // Identity is the principal behind a set of credentials.
@@ -211,4 +287,347 @@ func WhoAmI(ctx context.Context, client GetCallerIdentityAPI) (Identity, error) 
 		ARN:     aws.ToString(out.Arn),
 		UserID:  aws.ToString(out.UserId),
 	}, nil
+}
+
+// ValidateAccountID checks that s is an AWS account ID: exactly 12
+// digits. Errors are *ValidationError wrapping ErrInvalidOption.
+func ValidateAccountID(s string) error {
+	if !isAccountID(s) {
+		return &ValidationError{Field: "account id", Value: s, Rule: "must be exactly 12 digits", Err: ErrInvalidOption}
+	}
+	return nil
+}
+
+// RoleARN is a parsed IAM role ARN, arn:PARTITION:iam::ACCOUNT:role/PATH/NAME.
+type RoleARN struct {
+	// Partition is aws, aws-cn or aws-us-gov.
+	Partition string
+	// Account is the 12-digit account that owns the role.
+	Account string
+	// Path is the role's path, "/" or "/division/team/".
+	Path string
+	// Name is the role name, 1 to 64 characters of [\w+=,.@-].
+	Name string
+}
+
+// String returns the ARN.
+func (r RoleARN) String() string {
+	return "arn:" + r.Partition + ":iam::" + r.Account + ":role" + r.Path + r.Name
+}
+
+var (
+	iamNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	rolePathRE    = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+)
+
+// ParseRoleARN parses and checks an IAM role ARN such as
+// arn:aws:iam::222222222222:role/xacct-copy or
+// arn:aws:iam::222222222222:role/ops/xacct-copy. Errors are
+// *ValidationError wrapping ErrInvalidOption, naming the rule broken.
+func ParseRoleARN(s string) (RoleARN, error) {
+	bad := func(rule string) (RoleARN, error) {
+		return RoleARN{}, &ValidationError{Field: "role ARN", Value: s, Rule: rule, Err: ErrInvalidOption}
+	}
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return bad("must look like arn:aws:iam::ACCOUNT:role/NAME")
+	}
+	if parts[1] != "aws" && parts[1] != "aws-cn" && parts[1] != "aws-us-gov" {
+		return bad("partition must be aws, aws-cn or aws-us-gov")
+	}
+	if parts[2] != "iam" || parts[3] != "" {
+		return bad("must be an IAM ARN with an empty region: arn:aws:iam::ACCOUNT:role/NAME")
+	}
+	if !isAccountID(parts[4]) {
+		return bad("account must be exactly 12 digits")
+	}
+	res, ok := strings.CutPrefix(parts[5], "role/")
+	if !ok {
+		return bad("resource must be role/[PATH/]NAME")
+	}
+	i := strings.LastIndexByte(res, '/')
+	path, name := "/"+res[:i+1], res[i+1:]
+	if !iamNameRE.MatchString(name) {
+		return bad(`role name must be 1 to 64 characters of letters, digits and +=,.@_-`)
+	}
+	if len(path) > 512 || !rolePathRE.MatchString(path) {
+		return bad("role path must be at most 512 printable ASCII characters between slashes")
+	}
+	return RoleARN{Partition: parts[1], Account: parts[4], Path: path, Name: name}, nil
+}
+
+// Limits STS puts on AssumeRole.
+const (
+	// MinSessionDuration is the shortest session AssumeRole grants.
+	MinSessionDuration = 15 * time.Minute
+	// MaxSessionDuration is the longest session AssumeRole grants; the
+	// role's MaxSessionDuration (one hour unless raised) also applies,
+	// and role chaining is limited to one hour.
+	MaxSessionDuration = 12 * time.Hour
+	// maxSessionTags is the most tags one session may carry.
+	maxSessionTags = 50
+)
+
+// minSessionDuration is MinSessionDuration, lowered by tests that watch
+// a session expire.
+var minSessionDuration = MinSessionDuration
+
+// AssumeRoleOption configures AssumeRoleConfig.
+type AssumeRoleOption func(*assumeRoleOptions)
+
+type assumeRoleOptions struct {
+	externalID     string
+	sessionName    string
+	duration       time.Duration
+	mfaSerial      string
+	tokenProvider  func() (string, error)
+	mfaSet         bool
+	sourceIdentity string
+	tags           map[string]string
+	client         AssumeRoleAPI
+	clientSet      bool
+}
+
+// WithExternalID sends id as the ExternalId of every AssumeRole call, as a
+// trust policy with an sts:ExternalId condition (see CopyRoleTrustPolicy)
+// requires. Default: none.
+func WithExternalID(id string) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.externalID = id }
+}
+
+// WithSessionName sets the role session name, 2 to 64 characters of
+// letters, digits and +=,.@_-; it appears in the session's ARN and in
+// CloudTrail. Default: "xacct-" followed by the Unix time in seconds at
+// the call to AssumeRoleConfig.
+func WithSessionName(name string) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.sessionName = name }
+}
+
+// WithDuration sets how long each set of temporary credentials lasts,
+// from MinSessionDuration (15 minutes) to MaxSessionDuration (12 hours),
+// in whole seconds. Credentials are renewed before they expire, so a sync
+// may outlast them. Default: MinSessionDuration.
+func WithDuration(d time.Duration) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.duration = d }
+}
+
+// WithMFA sends the serial number (or ARN) of the caller's MFA device and
+// a code from tokenProvider with every AssumeRole call, as a trust policy
+// requiring aws:MultiFactorAuthPresent needs. tokenProvider is called at
+// each renewal; stscreds.StdinTokenProvider prompts on the terminal.
+// Default: no MFA.
+func WithMFA(tokenProvider func() (string, error), serial string) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.tokenProvider, o.mfaSerial, o.mfaSet = tokenProvider, serial, true }
+}
+
+// WithSourceIdentity sets the session's source identity, 2 to 64
+// characters of letters, digits and +=,.@_-, which then follows the
+// session through role chains and into CloudTrail. Default: none.
+func WithSourceIdentity(id string) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.sourceIdentity = id }
+}
+
+// WithSessionTags tags the session (at most 50 tags; keys 1 to 128
+// characters, values at most 256), for attribute-based access control
+// with aws:PrincipalTag. Default: none.
+func WithSessionTags(tags map[string]string) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.tags = maps.Clone(tags) }
+}
+
+// WithSTSClient sets the client that calls AssumeRole. Default: an
+// *sts.Client built from the aws.Config given to AssumeRoleConfig, so it
+// uses that config's credentials, region and endpoint.
+func WithSTSClient(c AssumeRoleAPI) AssumeRoleOption {
+	return func(o *assumeRoleOptions) { o.client, o.clientSet = c, true }
+}
+
+func (o *assumeRoleOptions) validate() error {
+	bad := func(field, value, rule string) error {
+		return &ValidationError{Field: field, Value: value, Rule: rule, Err: ErrInvalidOption}
+	}
+	if !sessionNameRE.MatchString(o.sessionName) {
+		return bad("session name", o.sessionName, "must be 2 to 64 characters of letters, digits and +=,.@_-")
+	}
+	if o.duration < minSessionDuration || o.duration > MaxSessionDuration || o.duration%time.Second != 0 {
+		return bad("session duration", o.duration.String(), fmt.Sprintf("must be whole seconds from %s to %s", minSessionDuration, MaxSessionDuration))
+	}
+	if l := len(o.externalID); o.externalID != "" && (l < 2 || l > 1224) {
+		return bad("external id", o.externalID, "must be 2 to 1224 characters")
+	}
+	if o.mfaSet && (o.mfaSerial == "" || o.tokenProvider == nil) {
+		return bad("MFA", o.mfaSerial, "needs both a device serial number and a token provider")
+	}
+	if o.sourceIdentity != "" && !sessionNameRE.MatchString(o.sourceIdentity) {
+		return bad("source identity", o.sourceIdentity, "must be 2 to 64 characters of letters, digits and +=,.@_-")
+	}
+	if len(o.tags) > maxSessionTags {
+		return bad("session tags", strconv.Itoa(len(o.tags)), fmt.Sprintf("must be at most %d tags", maxSessionTags))
+	}
+	for k, v := range o.tags {
+		if k == "" || len(k) > 128 || len(v) > 256 {
+			return bad("session tag", k, "keys must be 1 to 128 characters and values at most 256")
+		}
+	}
+	if o.clientSet && o.client == nil {
+		return bad("STS client", "nil", "must not be nil")
+	}
+	return nil
+}
+
+// AssumeRoleError is the failure of STS AssumeRole behind credentials
+// from AssumeRoleConfig. It reaches callers wrapped in the error of the
+// first request that needed credentials. It matches ErrAccessDenied
+// (errors.Is) when STS refused the caller, as it does for a wrong
+// external ID or a trust policy that does not name the caller.
+type AssumeRoleError struct {
+	// RoleARN is the role that was to be assumed.
+	RoleARN string
+	// ExternalID is the external ID that was sent, "" for none.
+	ExternalID string
+	// Caller is the ARN of the principal that called AssumeRole, when
+	// it could be resolved after a refusal; "" otherwise.
+	Caller string
+	// Err is the STS error, usually a smithy.APIError.
+	Err error
+}
+
+func (e *AssumeRoleError) Error() string {
+	msg := "assume role " + e.RoleARN
+	if e.Caller != "" {
+		msg += " as " + e.Caller
+	}
+	return msg + ": " + e.Err.Error()
+}
+
+// Unwrap returns the STS error.
+func (e *AssumeRoleError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrAccessDenied and STS refused access.
+func (e *AssumeRoleError) Is(target error) bool {
+	return target == ErrAccessDenied && isAccessDenied(e.Err)
+}
+
+// AssumeRoleConfig returns a copy of cfg whose credentials are those of a
+// session of roleARN, assumed with cfg's credentials. AssumeRole is called
+// on first use, not here; the credentials are cached and renewed before
+// they expire, so one config serves a sync of any length. A refusal by STS
+// surfaces as an *AssumeRoleError in the error of the request that needed
+// credentials. The options are validated here; errors are
+// *ValidationError wrapping ErrInvalidOption.
+func AssumeRoleConfig(cfg aws.Config, roleARN string, opts ...AssumeRoleOption) (aws.Config, error) {
+	arn, err := ParseRoleARN(roleARN)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	o := assumeRoleOptions{
+		sessionName: "xacct-" + strconv.FormatInt(time.Now().Unix(), 10),
+		duration:    MinSessionDuration,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := o.validate(); err != nil {
+		return aws.Config{}, err
+	}
+	client := o.client
+	if client == nil {
+		client = sts.NewFromConfig(cfg)
+	}
+	provider := stscreds.NewAssumeRoleProvider(client, arn.String(), func(ao *stscreds.AssumeRoleOptions) {
+		ao.RoleSessionName = o.sessionName
+		ao.Duration = o.duration
+		if o.externalID != "" {
+			ao.ExternalID = aws.String(o.externalID)
+		}
+		if o.mfaSet {
+			ao.SerialNumber = aws.String(o.mfaSerial)
+			ao.TokenProvider = o.tokenProvider
+		}
+		if o.sourceIdentity != "" {
+			ao.SourceIdentity = aws.String(o.sourceIdentity)
+		}
+		for _, k := range slices.Sorted(maps.Keys(o.tags)) {
+			ao.Tags = append(ao.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(o.tags[k])})
+		}
+	})
+	out := cfg.Copy()
+	out.Credentials = aws.NewCredentialsCache(&assumeRoleProvider{
+		provider: provider, roleARN: arn.String(), externalID: o.externalID, whoami: client,
+	}, func(co *aws.CredentialsCacheOptions) {
+		// Renew early enough that a request signed just before expiry
+		// does not arrive after it: a quarter of the session, at most
+		// five minutes.
+		co.ExpiryWindow = min(o.duration/4, 5*time.Minute)
+	})
+	return out, nil
+}
+
+// assumeRoleProvider turns AssumeRole failures into *AssumeRoleError.
+type assumeRoleProvider struct {
+	provider   aws.CredentialsProvider
+	roleARN    string
+	externalID string
+	whoami     AssumeRoleAPI
+}
+
+func (p *assumeRoleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, err := p.provider.Retrieve(ctx)
+	if err == nil {
+		return creds, nil
+	}
+	e := &AssumeRoleError{RoleARN: p.roleARN, ExternalID: p.externalID, Err: err}
+	if c, ok := p.whoami.(GetCallerIdentityAPI); ok && isAccessDenied(err) {
+		// Naming the caller is what makes a trust policy fix obvious.
+		if id, werr := WhoAmI(ctx, c); werr == nil {
+			e.Caller = id.ARN
+		}
+	}
+	return creds, e
+}
+
+// LoadProfile loads the shared config and credentials files (~/.aws/config
+// and ~/.aws/credentials, or AWS_CONFIG_FILE and
+// AWS_SHARED_CREDENTIALS_FILE) with name as the profile, as aws-cli's
+// --profile does. A profile with role_arn and source_profile (or
+// credential_source) assumes that role, with its external_id,
+// role_session_name, duration_seconds and mfa_serial; the SDK caches and
+// renews those credentials. optFns add to or override the load options
+// (config.WithRegion, config.WithAssumeRoleCredentialOptions for an MFA
+// token provider…).
+func LoadProfile(ctx context.Context, name string, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
+	if name == "" {
+		return aws.Config{}, &ValidationError{Field: "profile", Value: name, Rule: "must not be empty", Err: ErrInvalidOption}
+	}
+	opts := append([]func(*config.LoadOptions) error{config.WithSharedConfigProfile(name)}, optFns...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err == nil {
+		return cfg, nil
+	}
+	var roleErr config.SharedConfigAssumeRoleError
+	if errors.As(err, &roleErr) {
+		return aws.Config{}, fmt.Errorf("profile %q: role_arn %s needs a source_profile or credential_source that has credentials: %w", name, roleErr.RoleARN, err)
+	}
+	var notExist config.SharedConfigProfileNotExistError
+	if errors.As(err, &notExist) {
+		return aws.Config{}, fmt.Errorf("profile %q: no profile %q in the shared config or credentials files (see AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE): %w", name, notExist.Profile, err)
+	}
+	return aws.Config{}, fmt.Errorf("profile %q: %w", name, err)
+}
+
+// isAccessDenied reports whether err is AWS refusing a permission: an
+// AccessDenied error code, or HTTP 403 (HEAD responses carry no code).
+// Expired or invalid keys are not permission problems and do not count.
+func isAccessDenied(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "AccessDenied", "AccessDeniedException", "AllAccessDisabled":
+			return true
+		case "ExpiredToken", "InvalidAccessKeyId", "InvalidToken", "InvalidClientTokenId", "SignatureDoesNotMatch":
+			return false
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	return errors.As(err, &status) && status.HTTPStatusCode() == 403
 }

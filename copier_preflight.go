@@ -1,0 +1,618 @@
+package xacct
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Side is the side of a copy a preflight check or finding concerns.
+type Side string
+
+// Sides of a copy.
+const (
+	SideSource      Side = "source"
+	SideDestination Side = "destination"
+)
+
+// PolicyFix is a statement that would grant a missing permission, and
+// where it goes. Merge it with MergeStatements: its Sid is stable.
+type PolicyFix struct {
+	// Kind is PolicyKindIdentity (the caller's identity policy),
+	// PolicyKindBucket (the policy of a bucket in another account than
+	// the caller's, needed as well as the identity policy) or
+	// PolicyKindTrust (a role's trust policy).
+	Kind PolicyKind
+	// Target is the principal ARN (role ARN for role sessions) whose
+	// identity policy to change, "" when the caller is unknown; the
+	// bucket name for a bucket policy; the role ARN for a trust policy.
+	Target    string
+	Statement Statement
+}
+
+// String names the policy and gives the statement as JSON.
+func (f PolicyFix) String() string {
+	target := f.Target
+	if target == "" {
+		target = "the caller"
+	}
+	js, err := marshalNoEscape(f.Statement)
+	if err != nil {
+		js = []byte(err.Error())
+	}
+	return fmt.Sprintf("%s policy of %s: %s", f.Kind, target, js)
+}
+
+// PreflightFinding is one permission a copy needs and does not have. It
+// matches ErrAccessDenied (errors.Is) and unwraps to the AWS error.
+type PreflightFinding struct {
+	Side Side
+	// Action is the refused IAM action, such as s3:GetObject or
+	// sts:AssumeRole.
+	Action string
+	// Resource is the ARN the action was refused on.
+	Resource string
+	// Err is the error AWS returned, usually a smithy.APIError.
+	Err error
+	// Fixes are the statements that would grant the action: the
+	// identity policy statement, plus the bucket policy statement when
+	// the bucket is (or may be) in another account than the caller.
+	Fixes []PolicyFix
+	// Hint says what to do when no policy statement fixes the finding.
+	Hint string
+}
+
+func (f *PreflightFinding) Error() string {
+	msg := fmt.Sprintf("%s: %s on %s refused", f.Side, f.Action, f.Resource)
+	if f.Hint != "" {
+		msg += " (" + f.Hint + ")"
+	}
+	return msg + ": " + f.Err.Error()
+}
+
+// Unwrap returns ErrAccessDenied and the AWS error.
+func (f *PreflightFinding) Unwrap() []error { return []error{ErrAccessDenied, f.Err} }
+
+// CheckResult is the outcome of one preflight probe.
+type CheckResult string
+
+// Probe outcomes.
+const (
+	CheckAllowed CheckResult = "allowed"
+	CheckDenied  CheckResult = "denied"
+	CheckSkipped CheckResult = "skipped"
+)
+
+// PreflightCheck is one probe Preflight ran, or skipped.
+type PreflightCheck struct {
+	Side     Side
+	Action   string
+	Resource string
+	Result   CheckResult
+	// Note says why a check was skipped, or what an allowed check
+	// found.
+	Note string
+}
+
+// PreflightReport is what Preflight found out.
+type PreflightReport struct {
+	Source, Destination Location
+	// SourceIdentity and DestinationIdentity are the principals behind
+	// each side's client, when WithIdentityClients made them known.
+	SourceIdentity, DestinationIdentity Identity
+	// Mode is how a Sync with these options would copy: ModeServerSide
+	// or ModeStream.
+	Mode TransferMode
+	// Ownership is the destination bucket's object ownership setting,
+	// "" when it has none or it could not be read.
+	Ownership types.ObjectOwnership
+	// ACL is the canned ACL copies will send, "" for none.
+	ACL types.ObjectCannedACL
+	// SampleKey is the source object the read probes used, "" when the
+	// source is empty or could not be listed.
+	SampleKey string
+	Checks    []PreflightCheck
+	Findings  []*PreflightFinding
+}
+
+// Err joins the findings into one error that matches ErrAccessDenied, or
+// returns nil when there are none.
+func (r *PreflightReport) Err() error {
+	errs := make([]error, len(r.Findings))
+	for i, f := range r.Findings {
+		errs[i] = f
+	}
+	return errors.Join(errs...)
+}
+
+// Preflight checks, without changing anything visible, that the source
+// and destination clients hold every permission a Sync from src to dst
+// needs, and names each missing one with the policy statement that would
+// grant it. It probes: the callers' identities (WithIdentityClients);
+// source s3:ListBucket (a one-key listing) and s3:GetObject (HeadObject
+// of that key, and a one-byte read when it is encrypted with SSE-KMS);
+// destination s3:ListBucket; the destination bucket's object ownership
+// and so the ACL copies will send; destination s3:PutObject and
+// s3:AbortMultipartUpload, with a multipart upload created under dst's
+// prefix and aborted at once, which leaves no object; and, unless the
+// mode is ModeStream, whether the destination client can read the
+// source for server-side copies.
+//
+// Missing permissions are findings (see PreflightReport.Err), not an
+// error; err reports a probe that failed for another reason (no such
+// bucket, network, cancellation), and the report then holds what was
+// learnt until then. Options given here apply to this call only.
+func (c *Copier) Preflight(ctx context.Context, src, dst Location, opts ...CopierOption) (*PreflightReport, error) {
+	o, err := c.options(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := src.Validate(); err != nil {
+		return nil, err
+	}
+	if err := dst.Validate(); err != nil {
+		return nil, err
+	}
+	src.Prefix, dst.Prefix = dirPrefix(src.Prefix), dirPrefix(dst.Prefix)
+	return c.preflight(ctx, o, src, dst)
+}
+
+// preflight is one Preflight call.
+type preflight struct {
+	c        *Copier
+	o        copierOptions
+	rep      *PreflightReport
+	src, dst Location
+	// dead marks a side whose credentials could not be obtained.
+	srcDead, dstDead bool
+}
+
+func (c *Copier) preflight(ctx context.Context, o copierOptions, src, dst Location) (*PreflightReport, error) {
+	p := &preflight{c: c, o: o, src: src, dst: dst, rep: &PreflightReport{Source: src, Destination: dst}}
+	err := p.run(ctx)
+	for _, f := range p.rep.Findings {
+		o.logger.LogAttrs(ctx, slog.LevelWarn, "preflight: permission missing", slog.String("side", string(f.Side)),
+			slog.String("action", f.Action), slog.String("resource", f.Resource), slog.Any("error", f.Err))
+	}
+	if err != nil {
+		return p.rep, fmt.Errorf("preflight: %w", err)
+	}
+	o.logger.LogAttrs(ctx, slog.LevelInfo, "preflight done", slog.String("mode", p.rep.Mode.String()),
+		slog.String("acl", string(p.rep.ACL)), slog.Int("findings", len(p.rep.Findings)))
+	return p.rep, nil
+}
+
+func (p *preflight) run(ctx context.Context) error {
+	p.rep.SourceIdentity, p.srcDead = p.whoami(ctx, SideSource, p.o.srcSTS)
+	p.rep.DestinationIdentity, p.dstDead = p.whoami(ctx, SideDestination, p.o.dstSTS)
+	var sample *Object
+	if !p.srcDead {
+		var err error
+		if sample, err = p.checkSourceList(ctx); err != nil {
+			return err
+		}
+	}
+	if !p.srcDead && sample != nil {
+		if err := p.checkSourceRead(ctx, *sample); err != nil {
+			return err
+		}
+	} else if !p.srcDead {
+		p.skip(SideSource, "s3:GetObject", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
+	}
+	if !p.dstDead {
+		if err := p.checkDestination(ctx); err != nil {
+			return err
+		}
+	}
+	return p.chooseMode(ctx, sample)
+}
+
+// whoami resolves one side's principal; a refused AssumeRole becomes a
+// finding and marks the side dead, other failures leave it unnamed.
+func (p *preflight) whoami(ctx context.Context, side Side, client GetCallerIdentityAPI) (Identity, bool) {
+	if client == nil {
+		return Identity{}, false
+	}
+	id, err := WhoAmI(ctx, client)
+	if err != nil {
+		return Identity{}, p.identityFailed(side, err)
+	}
+	return id, false
+}
+
+// identityFailed records a finding when err carries a refused
+// AssumeRole, once per role, and reports whether it did.
+func (p *preflight) identityFailed(side Side, err error) bool {
+	var are *AssumeRoleError
+	if !errors.As(err, &are) || !isAccessDenied(are.Err) {
+		return false
+	}
+	for _, f := range p.rep.Findings {
+		if f.Action == "sts:AssumeRole" && f.Resource == are.RoleARN {
+			return true
+		}
+	}
+	f := &PreflightFinding{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Err: err}
+	if are.Caller != "" {
+		f.Fixes = []PolicyFix{{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: CopyRoleTrustPolicy(policyPrincipal(are.Caller), are.ExternalID).Statement[0]}}
+	}
+	f.Hint = "check the role ARN and the external ID against the role's trust policy"
+	p.rep.Findings = append(p.rep.Findings, f)
+	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Result: CheckDenied})
+	return true
+}
+
+// probe records the outcome of one check. A permission refusal becomes a
+// finding with the fixes fix returns; any other error is returned.
+func (p *preflight) probe(side Side, action, resource string, err error, fix func() []PolicyFix) (allowed bool, hard error) {
+	if err == nil {
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckAllowed})
+		return true, nil
+	}
+	if p.identityFailed(side, err) {
+		if side == SideSource {
+			p.srcDead = true
+		} else {
+			p.dstDead = true
+		}
+		return false, nil
+	}
+	if !isAccessDenied(err) {
+		return false, fmt.Errorf("%s %s on %s: %w", side, action, resource, err)
+	}
+	f := &PreflightFinding{Side: side, Action: action, Resource: resource, Err: err}
+	if fix != nil {
+		f.Fixes = fix()
+	}
+	p.rep.Findings = append(p.rep.Findings, f)
+	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckDenied})
+	return false, nil
+}
+
+func (p *preflight) skip(side Side, action, resource, why string) {
+	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckSkipped, Note: why})
+}
+
+// fixes returns the statement with Sid sid from the identity policy and,
+// when the bucket may belong to another account than the caller, from
+// the bucket policy for that caller.
+func (p *preflight) fixes(caller Identity, bucket, bucketAccount, sid string, identity func() Policy, bucketPolicy func(principal string) Policy) []PolicyFix {
+	principal := policyPrincipal(caller.ARN)
+	out := []PolicyFix{{Kind: PolicyKindIdentity, Target: principal, Statement: statementBySid(identity(), sid)}}
+	if principal != "" && (bucketAccount == "" || bucketAccount != caller.Account) {
+		out = append(out, PolicyFix{Kind: PolicyKindBucket, Target: bucket, Statement: statementBySid(bucketPolicy(principal), sid)})
+	}
+	return out
+}
+
+func (p *preflight) sourceFixes(caller Identity, sid string) func() []PolicyFix {
+	return func() []PolicyFix {
+		return p.fixes(caller, p.src.Bucket, p.o.srcAccount, sid,
+			func() Policy { return SourceReadPolicy(p.src) },
+			func(pr string) Policy { return SourceBucketPolicy(p.src, pr) })
+	}
+}
+
+func (p *preflight) destinationFixes(sid string) func() []PolicyFix {
+	return func() []PolicyFix {
+		return p.fixes(p.rep.DestinationIdentity, p.dst.Bucket, p.o.dstAccount, sid,
+			func() Policy { return DestinationWritePolicy(p.dst) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr) })
+	}
+}
+
+func (p *preflight) checkSourceList(ctx context.Context) (*Object, error) {
+	out, err := p.c.src.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket:              aws.String(p.src.Bucket),
+		Prefix:              optional(p.src.Prefix),
+		MaxKeys:             aws.Int32(1),
+		ExpectedBucketOwner: optional(p.o.srcAccount),
+	})
+	if ok, err := p.probe(SideSource, "s3:ListBucket", BucketARN(p.src.Bucket), err, p.sourceFixes(p.rep.SourceIdentity, sidSourceList)); !ok {
+		return nil, err
+	}
+	if len(out.Contents) == 0 {
+		return nil, nil
+	}
+	c := out.Contents[0]
+	obj := &Object{Key: aws.ToString(c.Key), Size: aws.ToInt64(c.Size), ETag: strings.Trim(aws.ToString(c.ETag), `"`)}
+	p.rep.SampleKey = obj.Key
+	return obj, nil
+}
+
+func (p *preflight) checkSourceRead(ctx context.Context, obj Object) error {
+	res := ObjectARN(p.src.Bucket, obj.Key)
+	head, err := p.c.src.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:              aws.String(p.src.Bucket),
+		Key:                 aws.String(obj.Key),
+		ExpectedBucketOwner: optional(p.o.srcAccount),
+	})
+	if ok, err := p.probe(SideSource, "s3:GetObject", res, err, p.sourceFixes(p.rep.SourceIdentity, sidSourceRead)); !ok {
+		return err
+	}
+	if head.ServerSideEncryption != types.ServerSideEncryptionAwsKms && head.ServerSideEncryption != types.ServerSideEncryptionAwsKmsDsse {
+		p.skip(SideSource, "kms:Decrypt", "", "the sample object is not encrypted with SSE-KMS")
+		return nil
+	}
+	if obj.Size == 0 {
+		p.skip(SideSource, "kms:Decrypt", aws.ToString(head.SSEKMSKeyId), "the sample object is empty")
+		return nil
+	}
+	// Reading a byte needs the KMS key; HeadObject does not.
+	got, err := p.c.src.GetObject(ctx, &s3.GetObjectInput{
+		Bucket:              aws.String(p.src.Bucket),
+		Key:                 aws.String(obj.Key),
+		Range:               aws.String("bytes=0-0"),
+		ExpectedBucketOwner: optional(p.o.srcAccount),
+	})
+	if err == nil {
+		got.Body.Close()
+	}
+	key := aws.ToString(head.SSEKMSKeyId)
+	_, err = p.probe(SideSource, "kms:Decrypt", key, err, nil)
+	if n := len(p.rep.Findings); n > 0 && p.rep.Findings[n-1].Action == "kms:Decrypt" {
+		p.rep.Findings[n-1].Hint = "allow kms:Decrypt on the key in the caller's identity policy and in the key policy"
+	}
+	return err
+}
+
+func (p *preflight) checkDestination(ctx context.Context) error {
+	_, err := p.o.dst.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket:              aws.String(p.dst.Bucket),
+		Prefix:              optional(p.dst.Prefix),
+		MaxKeys:             aws.Int32(1),
+		ExpectedBucketOwner: optional(p.o.dstAccount),
+	})
+	if _, err := p.probe(SideDestination, "s3:ListBucket", BucketARN(p.dst.Bucket), err, p.destinationFixes(sidDestinationList)); err != nil || p.dstDead {
+		return err
+	}
+	ownership, known, err := readOwnership(ctx, p.o.dst, p.dst.Bucket, p.o.dstAccount)
+	if err != nil {
+		return fmt.Errorf("destination s3:GetBucketOwnershipControls: %w", err)
+	}
+	check := PreflightCheck{Side: SideDestination, Action: "s3:GetBucketOwnershipControls", Resource: BucketARN(p.dst.Bucket), Result: CheckAllowed, Note: string(ownership)}
+	if !known {
+		check.Result, check.Note = CheckDenied, "not needed: bucket-owner-full-control, which every ownership setting accepts, will be sent"
+	} else if ownership == "" {
+		check.Note = "no ownership controls: ACLs enabled"
+	}
+	p.rep.Checks = append(p.rep.Checks, check)
+	p.rep.Ownership = ownership
+	p.rep.ACL = objectACL(p.o.acl, ownership, known)
+	return p.checkWrite(ctx)
+}
+
+// checkWrite creates a multipart upload under the destination prefix,
+// with the ACL copies will send, and aborts it: that needs s3:PutObject
+// and s3:AbortMultipartUpload and leaves no object behind.
+func (p *preflight) checkWrite(ctx context.Context) error {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	key := p.dst.Prefix + ".xacct-preflight-" + hex.EncodeToString(rnd[:])
+	res := ObjectARN(p.dst.Bucket, key)
+	create := func(acl types.ObjectCannedACL) (*s3.CreateMultipartUploadOutput, error) {
+		return p.o.dst.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+			Bucket:              aws.String(p.dst.Bucket),
+			Key:                 aws.String(key),
+			ACL:                 acl,
+			ExpectedBucketOwner: optional(p.o.dstAccount),
+		})
+	}
+	out, err := create(p.rep.ACL)
+	if p.rep.ACL != "" && aclRefused(err) {
+		p.rep.Findings = append(p.rep.Findings, &PreflightFinding{
+			Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Err: err,
+			Hint: fmt.Sprintf("the bucket has ACLs disabled (BucketOwnerEnforced) and refuses the %s ACL: drop WithObjectACL or use bucket-owner-full-control", p.rep.ACL),
+		})
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(p.rep.ACL)})
+		out, err = create("")
+	}
+	if ok, err := p.probe(SideDestination, "s3:PutObject", res, err, p.destinationFixes(sidDestinationWrite)); !ok {
+		if err == nil {
+			p.skip(SideDestination, "s3:AbortMultipartUpload", res, "no upload to abort")
+		}
+		return err
+	}
+	abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+	defer cancel()
+	_, err = p.o.dst.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
+		Bucket:              aws.String(p.dst.Bucket),
+		Key:                 aws.String(key),
+		UploadId:            out.UploadId,
+		ExpectedBucketOwner: optional(p.o.dstAccount),
+	})
+	allowed, err := p.probe(SideDestination, "s3:AbortMultipartUpload", res, err, p.destinationFixes(sidDestinationWrite))
+	if !allowed && err == nil {
+		p.rep.Findings[len(p.rep.Findings)-1].Hint = "the probe upload " + aws.ToString(out.UploadId) + " remains; a lifecycle rule with AbortIncompleteMultipartUpload removes such uploads"
+	}
+	return err
+}
+
+// chooseMode decides how a sync would copy. ModeAuto reads the sample
+// source object's metadata through the destination client: if it can,
+// so can CopyObject.
+func (p *preflight) chooseMode(ctx context.Context, sample *Object) error {
+	mode := p.o.mode
+	switch {
+	case mode == ModeStream:
+		p.rep.Mode = ModeStream
+		return nil
+	case !p.o.dstSet:
+		// One client reads and writes: the source checks above were
+		// made with the principal that will copy.
+		p.rep.Mode = ModeServerSide
+		return nil
+	case sample == nil || p.dstDead:
+		p.skip(SideDestination, "s3:GetObject", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
+		p.rep.Mode = ModeServerSide
+		if mode == ModeAuto {
+			p.rep.Mode = ModeStream
+		}
+		return nil
+	}
+	res := ObjectARN(p.src.Bucket, sample.Key)
+	_, err := headThrough(ctx, p.o.dst, p.src.Bucket, sample.Key, p.o.srcAccount)
+	if mode == ModeAuto {
+		if err == nil {
+			p.rep.Mode = ModeServerSide
+		} else {
+			p.rep.Mode = ModeStream
+		}
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:GetObject", Resource: res, Result: checkResult(err),
+			Note: "server-side copies need the destination principal to read the source; mode " + p.rep.Mode.String()})
+		return nil
+	}
+	p.rep.Mode = ModeServerSide
+	_, hard := p.probe(SideDestination, "s3:GetObject", res, err, func() []PolicyFix {
+		return p.fixes(p.rep.DestinationIdentity, p.src.Bucket, p.o.srcAccount, sidSourceRead,
+			func() Policy { return SourceReadPolicy(p.src) },
+			func(pr string) Policy { return SourceBucketPolicy(p.src, pr) })
+	})
+	return hard
+}
+
+func checkResult(err error) CheckResult {
+	if err == nil {
+		return CheckAllowed
+	}
+	return CheckDenied
+}
+
+func headThrough(ctx context.Context, c HeadObjectAPI, bucket, key, owner string) (*s3.HeadObjectOutput, error) {
+	return c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ExpectedBucketOwner: optional(owner)})
+}
+
+// readOwnership returns the bucket's object ownership setting: known is
+// false when it could not be read for lack of permission; "" with known
+// true means the bucket has no ownership controls (ACLs enabled).
+func readOwnership(ctx context.Context, c GetBucketOwnershipControlsAPI, bucket, owner string) (o types.ObjectOwnership, known bool, err error) {
+	out, err := c.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(bucket), ExpectedBucketOwner: optional(owner)})
+	if err != nil {
+		var apiErr smithy.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.ErrorCode() == "OwnershipControlsNotFoundError":
+			return "", true, nil
+		case isAccessDenied(err):
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	if out.OwnershipControls != nil && len(out.OwnershipControls.Rules) > 0 {
+		return out.OwnershipControls.Rules[0].ObjectOwnership, true, nil
+	}
+	return "", true, nil
+}
+
+// objectACL is the canned ACL copies send: the one asked for, or
+// bucket-owner-full-control unless the bucket is known to have ACLs
+// disabled. Every ownership setting accepts bucket-owner-full-control, so
+// it is also the safe choice when the setting cannot be read.
+func objectACL(asked types.ObjectCannedACL, o types.ObjectOwnership, known bool) types.ObjectCannedACL {
+	switch {
+	case asked != "":
+		return asked
+	case known && o == types.ObjectOwnershipBucketOwnerEnforced:
+		return ""
+	}
+	return types.ObjectCannedACLBucketOwnerFullControl
+}
+
+func aclRefused(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "AccessControlListNotSupported" || apiErr.ErrorCode() == "InvalidBucketAclWithObjectOwnership")
+}
+
+// policyPrincipal is the ARN to name in policies for a caller: the role
+// for a role session (arn:aws:sts::A:assumed-role/R/S →
+// arn:aws:iam::A:role/R), the ARN itself otherwise.
+func policyPrincipal(arn string) string {
+	rest, ok := strings.CutPrefix(arn, "arn:")
+	if !ok {
+		return arn
+	}
+	parts := strings.SplitN(rest, ":", 5)
+	if len(parts) != 5 || parts[1] != "sts" {
+		return arn
+	}
+	res, ok := strings.CutPrefix(parts[4], "assumed-role/")
+	if !ok {
+		return arn
+	}
+	role, _, _ := strings.Cut(res, "/")
+	return "arn:" + parts[0] + ":iam::" + parts[3] + ":role/" + role
+}
+
+func statementBySid(p Policy, sid string) Statement {
+	for _, s := range p.Statement {
+		if s.Sid == sid {
+			return s
+		}
+	}
+	return Statement{}
+}
+
+// prepare runs the preflight (or, without it, the probes that decide the
+// transfer mode and the ACL) before a sync moves anything.
+func (r *syncRun) prepare(ctx context.Context) error {
+	if r.o.preflight {
+		rep, err := r.c.preflight(ctx, r.o, r.src, r.dst)
+		r.report.Preflight = rep
+		if err != nil {
+			return err
+		}
+		if err := rep.Err(); err != nil {
+			return fmt.Errorf("preflight: %w", err)
+		}
+		r.mode, r.acl = rep.Mode, rep.ACL
+	} else {
+		if err := r.decide(ctx); err != nil {
+			return err
+		}
+	}
+	r.report.Mode = r.mode
+	if r.mode == ModeStream {
+		r.bufs = newBufferPool(r.o.concurrency, max(r.o.partSize, r.o.threshold))
+	}
+	r.o.logger.LogAttrs(ctx, slog.LevelInfo, "transfer mode", slog.String("mode", r.mode.String()), slog.String("acl", string(r.acl)))
+	return nil
+}
+
+// decide picks the mode and the ACL as Preflight would, without the
+// permission probes.
+func (r *syncRun) decide(ctx context.Context) error {
+	ownership, known, err := readOwnership(ctx, r.o.dst, r.dst.Bucket, r.o.dstAccount)
+	if err != nil {
+		return fmt.Errorf("read destination ownership controls: %w", err)
+	}
+	r.acl = objectACL(r.o.acl, ownership, known)
+	switch {
+	case r.o.mode != ModeAuto:
+		r.mode = r.o.mode
+		return nil
+	case !r.o.dstSet:
+		r.mode = ModeServerSide
+		return nil
+	}
+	out, err := r.c.src.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+		Bucket: aws.String(r.src.Bucket), Prefix: optional(r.src.Prefix), MaxKeys: aws.Int32(1), ExpectedBucketOwner: optional(r.o.srcAccount),
+	})
+	if err != nil {
+		return fmt.Errorf("list source: %w", err)
+	}
+	r.mode = ModeStream
+	if len(out.Contents) > 0 {
+		if _, err := headThrough(ctx, r.o.dst, r.src.Bucket, aws.ToString(out.Contents[0].Key), r.o.srcAccount); err == nil {
+			r.mode = ModeServerSide
+		}
+	}
+	return nil
+}
