@@ -270,6 +270,10 @@ func (sb *Sandbox) serveIAM(w http.ResponseWriter, r *http.Request, req *request
 		return
 	}
 	sb.count(action)
+	w, done := sb.injectFault(w, r, action, "", "iam")
+	if done {
+		return
+	}
 	acct, name := req.principal.Account, f.Get("RoleName")
 	if a := sb.authz(); a != nil {
 		res := "arn:aws:iam::" + acct + ":role/" + name

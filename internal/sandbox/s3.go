@@ -88,7 +88,7 @@ func bucketOperation(m string, q url.Values) string {
 	case q.Has("versioning"):
 		return methodOp(m, "GetBucketVersioning", "PutBucketVersioning", "")
 	case q.Has("acl"):
-		return ""
+		return methodOp(m, "GetBucketAcl", "PutBucketAcl", "")
 	case q.Has("location"):
 		return methodOp(m, "GetBucketLocation", "", "")
 	case q.Has("versions"):
@@ -141,11 +141,26 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 		return
 	}
 	sb.count(op)
+	w, done := sb.injectFault(w, r, op, key, "s3")
+	if done {
+		return
+	}
+	stripInternal(r.Header)
+	if !sb.expectedOwnersMatch(w, r, op, bucket) {
+		return
+	}
 	a := sb.authz()
 	if a != nil && op != "DeleteObjects" {
-		if msg := decide(r.Context(), a, sb.s3AccessRequests(r, req.id, op, bucket, key, q)...); msg != "" {
-			writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
-			return
+		for i, ar := range sb.s3AccessRequests(r, req.id, op, bucket, key, q) {
+			b, k, v := bucket, key, q.Get("versionId")
+			if i == 1 { // the copy source
+				src, _ := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+				b, k, v = src.bucket, src.key, src.versionID
+			}
+			if msg := sb.s3Decide(r, a, ar, b, k, v); msg != "" {
+				writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
+				return
+			}
 		}
 	}
 	switch op {
@@ -165,6 +180,11 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 		sb.ownershipControls(w, r, bucket)
 	case "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging":
 		sb.bucketTagging(w, r, bucket)
+	case "GetBucketAcl", "PutBucketAcl":
+		if op == "PutBucketAcl" && !sb.aclAllowed(w, r, bucket) {
+			return
+		}
+		sb.bucketACL(w, r, bucket)
 	case "DeleteObjects":
 		sb.deleteObjects(w, r, req, a, bucket)
 	case "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging":
@@ -174,15 +194,31 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 			return
 		}
 		sb.objectACL(w, r, bucket, key)
-	case "PutObject", "CopyObject", "CreateMultipartUpload":
+	case "GetObject", "HeadObject":
+		sb.getObject(w, r, bucket, key)
+	case "PutObject":
 		if sb.aclAllowed(w, r, bucket) {
-			sb.s3.ServeHTTP(w, r)
+			sb.putObject(w, r, req, bucket, key)
 		}
+	case "CopyObject":
+		if sb.aclAllowed(w, r, bucket) {
+			sb.copyObject(w, r, req, bucket, key)
+		}
+	case "CreateMultipartUpload":
+		if sb.aclAllowed(w, r, bucket) {
+			sb.createMultipartUpload(w, r, req, bucket)
+		}
+	case "UploadPart":
+		sb.uploadPart(w, r)
+	case "UploadPartCopy":
+		sb.uploadPartCopy(w, r)
+	case "CompleteMultipartUpload":
+		sb.completeMultipartUpload(w, r, bucket, key)
+	case "AbortMultipartUpload":
+		sb.abortMultipartUpload(w, r)
 	case "DeleteObject":
 		if !q.Has("versionId") {
-			sb.mu.Lock()
-			delete(sb.tags, objectRef{bucket, key})
-			sb.mu.Unlock()
+			sb.setTags(bucket, key, nil)
 		}
 		sb.s3.ServeHTTP(w, r)
 	default:
@@ -197,6 +233,15 @@ func (sb *Sandbox) createBucket(w http.ResponseWriter, r *http.Request, req *req
 	}
 	if !validOwnership(ownership) {
 		writeS3Error(w, http.StatusBadRequest, "InvalidArgument", "Invalid x-amz-object-ownership header: "+ownership)
+		return
+	}
+	acl, hasACL, err := requestGrants(r.Header, req.principal.Account, req.principal.Account)
+	switch {
+	case err != nil:
+		writeS3Error(w, http.StatusBadRequest, "InvalidArgument", "The ACL you provided is not valid.")
+		return
+	case hasACL && ownership == OwnershipBucketOwnerEnforced && len(acl) > 1:
+		writeS3Error(w, http.StatusBadRequest, "InvalidBucketAclWithObjectOwnership", "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
 		return
 	}
 	sb.mu.Lock()
@@ -216,6 +261,9 @@ func (sb *Sandbox) createBucket(w http.ResponseWriter, r *http.Request, req *req
 		sb.mu.Lock()
 		sb.owners[bucket] = req.principal.Account
 		sb.ownership[bucket] = ownership
+		if hasACL {
+			sb.bucketACLs[bucket] = acl
+		}
 		sb.mu.Unlock()
 	}
 }
@@ -227,13 +275,16 @@ func (sb *Sandbox) forgetBucket(bucket string) {
 	delete(sb.policies, bucket)
 	delete(sb.ownership, bucket)
 	delete(sb.tags, objectRef{bucket: bucket})
+	delete(sb.bucketACLs, bucket)
+	sb.backend.forgetBucket(bucket)
 }
 
 type listAllMyBuckets struct {
 	XMLName xml.Name `xml:"ListAllMyBucketsResult"`
 	Xmlns   string   `xml:"xmlns,attr"`
 	Owner   struct {
-		ID string `xml:"ID"`
+		ID          string `xml:"ID"`
+		DisplayName string `xml:"DisplayName,omitempty"`
 	}
 	Buckets []struct {
 		Name         string
@@ -261,7 +312,7 @@ func (sb *Sandbox) listBuckets(w http.ResponseWriter, r *http.Request, req *requ
 	}
 	sb.mu.RUnlock()
 	mine.Xmlns = s3NS
-	mine.Owner.ID = req.principal.Account
+	mine.Owner.ID = CanonicalID(req.principal.Account)
 	writeXML(w, http.StatusOK, mine)
 }
 
@@ -312,7 +363,7 @@ func (sb *Sandbox) deleteObjects(w http.ResponseWriter, r *http.Request, req *re
 				action = "s3:DeleteObjectVersion"
 			}
 			ar := sb.s3AccessRequest(r, req.id, action, bucket, o.Key)
-			if msg := decide(r.Context(), a, ar); msg != "" {
+			if msg := sb.s3Decide(r, a, ar, bucket, o.Key, o.VersionID); msg != "" {
 				denied = append(denied, deleteError{Key: o.Key, VersionID: o.VersionID, Code: "AccessDenied", Message: msg})
 				continue
 			}
@@ -410,23 +461,6 @@ func (sb *Sandbox) objectTagging(w http.ResponseWriter, r *http.Request, bucket,
 		delete(sb.tags, ref)
 		sb.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
-// objectACL accepts ACL writes without touching the object and reports the
-// bucket owner as its full-control grantee.
-func (sb *Sandbox) objectACL(w http.ResponseWriter, r *http.Request, bucket, key string) {
-	if !sb.objectExists(w, r, bucket, key) {
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		owner := sb.BucketOwner(bucket)
-		w.Header().Set("Content-Type", "application/xml")
-		_, _ = io.WriteString(w, xml.Header+`<AccessControlPolicy xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>`+owner+`</ID></Owner><AccessControlList><Grant><Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>`+owner+`</ID></Grantee><Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>`)
-	case http.MethodPut:
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusOK)
 	}
 }
 

@@ -33,6 +33,8 @@ var s3Actions = map[string]struct {
 	"GetBucketTagging":              {"s3:GetBucketTagging", false},
 	"PutBucketTagging":              {"s3:PutBucketTagging", false},
 	"DeleteBucketTagging":           {"s3:PutBucketTagging", false},
+	"GetBucketAcl":                  {"s3:GetBucketAcl", false},
+	"PutBucketAcl":                  {"s3:PutBucketAcl", false},
 	"GetObject":                     {"s3:GetObject", true},
 	"HeadObject":                    {"s3:GetObject", true},
 	"PutObject":                     {"s3:PutObject", true},

@@ -155,7 +155,7 @@ func TestBucketTaggingAndVersioning(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, versions.Versions, 2)
 
-	_, err = c.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: bucket})
+	_, err = c.GetBucketAccelerateConfiguration(ctx, &s3.GetBucketAccelerateConfigurationInput{Bucket: bucket})
 	requireCode(t, err, "NotImplemented")
 	assert.Equal(t, 2, sb.Requests()["PutObject"])
 }

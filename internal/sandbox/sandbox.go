@@ -35,7 +35,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
 
 // Default account ids: A holds sources, B holds destinations.
@@ -75,6 +74,7 @@ type Sandbox struct {
 
 	srv        *httptest.Server
 	s3         http.Handler
+	backend    *backend
 	opts       options
 	authorizer atomic.Pointer[Authorizer]
 
@@ -88,6 +88,14 @@ type Sandbox struct {
 	roles     map[string]*role // "account/name" -> role
 	policies  map[string]string
 	ownership map[string]string
+	// bucketACLs holds ACLs set with PutBucketAcl or CreateBucket.
+	bucketACLs map[string][]grant
+
+	// upMu guards uploads, the multipart uploads in progress by id.
+	upMu    sync.Mutex
+	uploads map[string]*upload
+
+	faults faults
 
 	// reqMu guards requests alone so counting never waits on sb.mu.
 	reqMu    sync.Mutex
@@ -99,20 +107,21 @@ type objectRef struct{ bucket, key string }
 // Start runs a sandbox with AccountA and AccountB and their root users.
 // Close it when done.
 func Start(opts ...Option) (*Sandbox, error) {
-	backend := s3mem.New()
-	faker := gofakes3.New(backend, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog()))
 	sb := &Sandbox{
-		s3:        faker.Server(),
-		keys:      make(map[string]*identity),
-		owners:    make(map[string]string),
-		tags:      make(map[objectRef]tagging),
-		roots:     make(map[string]Principal),
-		users:     make(map[string]*user),
-		roles:     make(map[string]*role),
-		policies:  make(map[string]string),
-		ownership: make(map[string]string),
-		requests:  make(map[string]int),
+		keys:       make(map[string]*identity),
+		owners:     make(map[string]string),
+		tags:       make(map[objectRef]tagging),
+		roots:      make(map[string]Principal),
+		users:      make(map[string]*user),
+		roles:      make(map[string]*role),
+		policies:   make(map[string]string),
+		ownership:  make(map[string]string),
+		requests:   make(map[string]int),
+		bucketACLs: make(map[string][]grant),
+		uploads:    make(map[string]*upload),
 	}
+	sb.backend = newBackend(sb)
+	sb.s3 = gofakes3.New(sb.backend, gofakes3.WithAutoBucket(false), gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
 	for _, o := range opts {
 		o(&sb.opts)
 	}

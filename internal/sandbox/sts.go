@@ -57,6 +57,10 @@ func (sb *Sandbox) serveSTS(w http.ResponseWriter, r *http.Request, req *request
 	}
 	action := r.PostForm.Get("Action")
 	sb.count(action)
+	w, done := sb.injectFault(w, r, action, "", "sts")
+	if done {
+		return
+	}
 	switch action {
 	case "AssumeRole":
 		out, err := sb.assumeRole(r, req)
