@@ -20,7 +20,7 @@ import (
 	"github.com/xacct/xacct"
 )
 
-// Exit codes, as aws-cli uses them.
+// Exit statuses of the program.
 const (
 	exitOK = 0
 	// exitFailed: an object failed, access was denied, a delete was
