@@ -138,8 +138,8 @@ func (r *PreflightReport) Err() error {
 // and destination clients hold every permission a Sync from src to dst
 // needs, and names each missing one with the policy statement that would
 // grant it. It probes: the callers' identities (WithIdentityClients);
-// source s3:ListBucket (a one-key listing) and s3:GetObject (HeadObject
-// of that key, and a one-byte read when it is encrypted with SSE-KMS);
+// source s3:ListBucket (a one-key listing) and s3:GetObject (a one-byte
+// ranged read of that key, which also needs kms:Decrypt for SSE-KMS);
 // destination s3:ListBucket; the destination bucket's object ownership
 // and so the ACL copies will send; destination s3:PutObject and
 // s3:AbortMultipartUpload, with a multipart upload created under dst's
@@ -331,38 +331,35 @@ func (p *preflight) checkSourceList(ctx context.Context) (*Object, error) {
 
 func (p *preflight) checkSourceRead(ctx context.Context, obj Object) error {
 	res := ObjectARN(p.src.Bucket, obj.Key)
-	head, err := p.c.src.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket:              aws.String(p.src.Bucket),
-		Key:                 aws.String(obj.Key),
-		ExpectedBucketOwner: optional(p.o.srcAccount),
-	})
-	if ok, err := p.probe(SideSource, "s3:GetObject", res, err, p.sourceFixes(p.rep.SourceIdentity, sidSourceRead)); !ok {
+	err := readProbe(ctx, p.c.src, p.src.Bucket, obj, p.o.srcAccount)
+	if err != nil && isAccessDenied(err) {
+		// Reading needs the object's KMS key as well; metadata does not.
+		// A readable head means the key is what is missing.
+		head, herr := headThrough(ctx, p.c.src, p.src.Bucket, obj.Key, p.o.srcAccount)
+		if herr == nil && (head.ServerSideEncryption == types.ServerSideEncryptionAwsKms || head.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse) {
+			key := aws.ToString(head.SSEKMSKeyId)
+			p.rep.Findings = append(p.rep.Findings, &PreflightFinding{Side: SideSource, Action: "kms:Decrypt", Resource: key, Err: err,
+				Hint: "allow kms:Decrypt on the key in the caller's identity policy and in the key policy"})
+			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideSource, Action: "kms:Decrypt", Resource: key, Result: CheckDenied})
+			return nil
+		}
+	}
+	_, err = p.probe(SideSource, "s3:GetObject", res, err, p.sourceFixes(p.rep.SourceIdentity, sidSourceRead))
+	return err
+}
+
+// readProbe reads the first byte of obj (all of it, when empty), which
+// needs s3:GetObject and, for SSE-KMS objects, kms:Decrypt on their key.
+func readProbe(ctx context.Context, c GetObjectAPI, bucket string, obj Object, owner string) error {
+	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.Key), ExpectedBucketOwner: optional(owner)}
+	if obj.Size > 0 {
+		in.Range = aws.String("bytes=0-0")
+	}
+	out, err := c.GetObject(ctx, in)
+	if err != nil {
 		return err
 	}
-	if head.ServerSideEncryption != types.ServerSideEncryptionAwsKms && head.ServerSideEncryption != types.ServerSideEncryptionAwsKmsDsse {
-		p.skip(SideSource, "kms:Decrypt", "", "the sample object is not encrypted with SSE-KMS")
-		return nil
-	}
-	if obj.Size == 0 {
-		p.skip(SideSource, "kms:Decrypt", aws.ToString(head.SSEKMSKeyId), "the sample object is empty")
-		return nil
-	}
-	// Reading a byte needs the KMS key; HeadObject does not.
-	got, err := p.c.src.GetObject(ctx, &s3.GetObjectInput{
-		Bucket:              aws.String(p.src.Bucket),
-		Key:                 aws.String(obj.Key),
-		Range:               aws.String("bytes=0-0"),
-		ExpectedBucketOwner: optional(p.o.srcAccount),
-	})
-	if err == nil {
-		got.Body.Close()
-	}
-	key := aws.ToString(head.SSEKMSKeyId)
-	_, err = p.probe(SideSource, "kms:Decrypt", key, err, nil)
-	if n := len(p.rep.Findings); n > 0 && p.rep.Findings[n-1].Action == "kms:Decrypt" {
-		p.rep.Findings[n-1].Hint = "allow kms:Decrypt on the key in the caller's identity policy and in the key policy"
-	}
-	return err
+	return out.Body.Close()
 }
 
 func (p *preflight) checkDestination(ctx context.Context) error {
@@ -460,6 +457,7 @@ func (p *preflight) chooseMode(ctx context.Context, sample *Object) error {
 		return nil
 	}
 	res := ObjectARN(p.src.Bucket, sample.Key)
+	// HeadObject needs the same s3:GetObject a CopyObject source does.
 	_, err := headThrough(ctx, p.o.dst, p.src.Bucket, sample.Key, p.o.srcAccount)
 	if mode == ModeAuto {
 		if err == nil {
