@@ -221,6 +221,9 @@ func (sb *Sandbox) getObject(w http.ResponseWriter, r *http.Request, bucket, key
 		ow.partNumber, ow.partial = true, true
 	}
 	sb.s3.ServeHTTP(ow, r)
+	// A HEAD writes neither status nor body: net/http sends the headers
+	// after the handler returns.
+	ow.fix()
 }
 
 func objectETag(obj *gofakes3.Object, info *objectInfo) string {
