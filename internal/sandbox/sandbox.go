@@ -15,6 +15,42 @@
 // handed to the [Authorizer] installed with [Sandbox.SetAuthorizer]; a
 // denial fails the request with AccessDenied as AWS would. Without an
 // authorizer everything is allowed and no policy is parsed.
+//
+// # Ownership and ACLs
+//
+// Each account has a canonical user id ([CanonicalID]). Every object
+// version records the account that owns it and its ACL: the writer owns
+// it, except in BucketOwnerEnforced buckets (the default; ACLs disabled,
+// the bucket owner owns everything) and in BucketOwnerPreferred buckets
+// written with bucket-owner-full-control. Canned ACLs and x-amz-grant-*
+// headers on PutObject, CopyObject and CreateMultipartUpload, and
+// Get/PutObjectAcl and Get/PutBucketAcl are kept and returned.
+//
+// With an authorizer installed, S3 requests also follow S3's ownership
+// rules: on a bucket with ACLs enabled, an object owned by another account
+// than the bucket's can be read (GetObject, HeadObject, as a copy source)
+// only by its owner's account and accounts its ACL grants READ, whatever
+// the policies say (the cross-account copy without
+// bucket-owner-full-control that leaves the bucket owner locked out). And
+// when the policies deny a cross-account request, an ACL grant of the
+// needed permission to the caller's account or to AllUsers or
+// AuthenticatedUsers stands in for the resource owner's policy: the
+// request is then judged as if it were same-account, so the caller's own
+// policies must allow it and explicit denies still apply. Object READ,
+// READ_ACP and WRITE_ACP and bucket READ (listings), WRITE (PutObject,
+// DeleteObject), READ_ACP and WRITE_ACP are modelled; e-mail grantees,
+// anonymous requests, the LogDelivery group's effect and object-lock are
+// not.
+//
+// # Beyond gofakes3
+//
+// The sandbox serves CopyObject (metadata and tagging directives,
+// ?versionId sources, copy-source conditions) and UploadPartCopy itself,
+// reports multipart ETags (md5 of the part MD5s, "-N") everywhere and
+// answers partNumber reads from the recorded part sizes, keeps SSE,
+// storage class and checksum headers, and refuses requests whose
+// x-amz-expected-bucket-owner names another account. [Sandbox.InjectFault]
+// breaks chosen requests with errors, resets, truncated bodies or latency.
 package sandbox
 
 import (
