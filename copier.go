@@ -116,6 +116,11 @@ type SyncReport struct {
 	Duration time.Duration `json:"duration"`
 	// Mode is how objects were copied: ModeServerSide or ModeStream.
 	Mode TransferMode `json:"mode"`
+	// Warned is the number of objects copied without some property, such
+	// as tags that could not be read; Warnings holds the first
+	// MaxReportedWarnings of them.
+	Warned   int64            `json:"warned"`
+	Warnings []*ObjectWarning `json:"-"`
 	// Preflight is the permission preflight's report, nil when
 	// WithPreflight(false) turned it off.
 	Preflight *PreflightReport `json:"-"`
@@ -254,6 +259,7 @@ func (c *Copier) Sync(ctx context.Context, src, dst Location, opts ...CopierOpti
 	r.report.Excluded = r.excluded.Load()
 	r.report.Deleted = r.deleted.Load()
 	r.report.Failed = r.failed.Load()
+	r.report.Warned, r.report.Warnings = r.warnings.result()
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "sync done",
 		slog.String("source", src.String()), slog.String("destination", dst.String()),
 		slog.Int64("copied", r.report.Copied), slog.Int64("skipped", r.report.Skipped),
@@ -278,6 +284,8 @@ type syncRun struct {
 	mode TransferMode
 	acl  types.ObjectCannedACL
 	bufs *bufferPool // streamed transfers only
+
+	warnings warningList
 }
 
 type copyTask struct {
@@ -502,9 +510,12 @@ func (r *syncRun) transfer(ctx context.Context, t copyTask) error {
 	return r.copyServerSide(ctx, from, to, t.obj)
 }
 
-// copyServerSide copies with one CopyObject, run as the destination
-// client's principal.
+// copyServerSide copies with one CopyObject, or in parts (see
+// copyInParts), run as the destination client's principal.
 func (r *syncRun) copyServerSide(ctx context.Context, from, to Location, obj Object) error {
+	if r.copyInParts(obj) {
+		return r.copyMultipart(ctx, from, to, obj)
+	}
 	in := &s3.CopyObjectInput{
 		Bucket:                    aws.String(to.Bucket),
 		Key:                       aws.String(to.Prefix),
@@ -517,8 +528,7 @@ func (r *syncRun) copyServerSide(ctx context.Context, from, to Location, obj Obj
 		// The object must still be the one the plan was made for.
 		in.CopySourceIfMatch = aws.String(`"` + obj.ETag + `"`)
 	}
-	_, err := r.o.dst.CopyObject(ctx, in)
-	return err
+	return r.copyObject(ctx, from, to, obj, in)
 }
 
 // copySource encodes bucket/key for x-amz-copy-source: every byte but

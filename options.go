@@ -19,8 +19,8 @@ const (
 	// of destination objects. It is the default.
 	NoDeleteCap = -1
 
-	// DefaultPartSize is the part size of streamed multipart uploads, in
-	// bytes (8 MiB).
+	// DefaultPartSize is the part size of multipart uploads and copies,
+	// in bytes (8 MiB), as aws-cli's multipart_chunksize.
 	DefaultPartSize = 8 << 20
 	// MinPartSize is the smallest part S3 accepts but for the last one,
 	// in bytes (5 MiB).
@@ -29,8 +29,9 @@ const (
 	MaxPartSize = 5 << 30
 	// MaxParts is the most parts one multipart upload may have.
 	MaxParts = 10000
-	// DefaultMultipartThreshold is the size from which streamed objects
-	// are written with a multipart upload, in bytes (8 MiB).
+	// DefaultMultipartThreshold is the size from which objects are
+	// written with a multipart upload or copied in parts, in bytes
+	// (8 MiB), as aws-cli's multipart_threshold.
 	DefaultMultipartThreshold = 8 << 20
 	// MaxPutObjectSize is the largest object one PutObject writes, in
 	// bytes (5 GiB).
@@ -148,6 +149,10 @@ type copierOptions struct {
 	acl        types.ObjectCannedACL
 	srcSTS     GetCallerIdentityAPI
 	dstSTS     GetCallerIdentityAPI
+
+	// object holds the per-object write and check options
+	// (copier_props.go).
+	object objectOptions
 }
 
 func defaultCopierOptions() copierOptions {
@@ -236,7 +241,9 @@ func WithTransferMode(m TransferMode) CopierOption {
 // would otherwise need more than MaxParts parts. Streaming holds at most
 // one part buffer per unit of concurrency, so memory stays within
 // concurrency × max(part size, multipart threshold) whatever the object
-// sizes. Default DefaultPartSize.
+// sizes. Server-side multipart copies use it too, unless the source was
+// itself uploaded in parts: its parts are then repeated, so the copy
+// keeps its ETag. Default DefaultPartSize.
 func WithPartSize(n int64) CopierOption {
 	return func(o *copierOptions) { o.partSize = n }
 }
@@ -244,7 +251,11 @@ func WithPartSize(n int64) CopierOption {
 // WithMultipartThreshold sets the size, in bytes, from which a streamed
 // object is written with a multipart upload instead of one PutObject,
 // from 1 to MaxPutObjectSize. Empty objects always take one PutObject.
-// Default DefaultMultipartThreshold.
+// Server-side, objects from the threshold on are copied in parts
+// (UploadPartCopy) instead of with one CopyObject, and objects above
+// MaxCopyObjectSize always are; under CompareETag the source's layout
+// decides instead, so that ETags stay comparable. Default
+// DefaultMultipartThreshold.
 func WithMultipartThreshold(n int64) CopierOption {
 	return func(o *copierOptions) { o.threshold = n }
 }
@@ -335,5 +346,5 @@ func (o *copierOptions) validate() error {
 	if o.acl != "" && !slices.Contains(o.acl.Values(), o.acl) {
 		return bad("object ACL", o.acl, "must be a canned ACL such as bucket-owner-full-control")
 	}
-	return nil
+	return o.object.validate()
 }

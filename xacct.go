@@ -225,12 +225,24 @@ type GetBucketOwnershipControlsAPI interface {
 	GetBucketOwnershipControls(ctx context.Context, in *s3.GetBucketOwnershipControlsInput, optFns ...func(*s3.Options)) (*s3.GetBucketOwnershipControlsOutput, error)
 }
 
+// UploadPartCopyAPI copies a byte range of an object into one part of a
+// multipart upload, server-side; *s3.Client satisfies it.
+type UploadPartCopyAPI interface {
+	UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, optFns ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error)
+}
+
+// GetObjectTaggingAPI reads an object's tags; *s3.Client satisfies it.
+type GetObjectTaggingAPI interface {
+	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
+}
+
 // SourceAPI is what a Copier needs from the client that reads the source
-// bucket: listings, and object reads when objects are streamed.
+// bucket: listings, and object reads and tags when objects are streamed.
 type SourceAPI interface {
 	ListObjectsV2API
 	GetObjectAPI
 	HeadObjectAPI
+	GetObjectTaggingAPI
 }
 
 // DestinationAPI is what a Copier needs from the client that writes the
@@ -248,6 +260,8 @@ type DestinationAPI interface {
 	CompleteMultipartUploadAPI
 	AbortMultipartUploadAPI
 	GetBucketOwnershipControlsAPI
+	UploadPartCopyAPI
+	GetObjectTaggingAPI
 }
 
 // GetCallerIdentityAPI resolves the principal behind a set of credentials;
