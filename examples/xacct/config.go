@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/logging"
 )
 
 // defaultRegion is used when neither a flag, the environment nor the
@@ -35,13 +36,14 @@ type globalFlags struct {
 // how many requests the caller runs at once; the HTTP transport keeps that
 // many idle connections per host so a parallel sync does not reconnect
 // for every object.
-func loadConfig(ctx context.Context, g globalFlags, conns int) (aws.Config, error) {
+// The SDK's own log lines go to log at debug level.
+func loadConfig(ctx context.Context, g globalFlags, conns int, log *slog.Logger) (aws.Config, error) {
 	conns = max(conns, minIdleConns)
 	client := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConnsPerHost = conns
 		t.MaxIdleConns = conns
 	})
-	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(client)}
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(client), config.WithLogger(sdkLogger(log))}
 	if g.profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(g.profile))
 	}
@@ -71,6 +73,16 @@ func newS3(cfg aws.Config) *s3.Client {
 // newSTS returns an STS client for cfg.
 func newSTS(cfg aws.Config) *sts.Client { return sts.NewFromConfig(cfg) }
 
+// sdkLogger passes the SDK's log lines (retries, skipped checksum
+// validation…) to log at debug level: by default the SDK writes them to
+// stderr itself, where they would mix with the command's output.
+func sdkLogger(log *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(c logging.Classification, format string, v ...any) {
+		log.LogAttrs(context.Background(), slog.LevelDebug, fmt.Sprintf(format, v...),
+			slog.String("source", "aws-sdk"), slog.String("class", string(c)))
+	})
+}
+
 // newLogger returns a debug logger on w when debug is set, and a logger
 // that discards everything otherwise.
 func newLogger(w io.Writer, debug bool) *slog.Logger {
@@ -83,11 +95,12 @@ func newLogger(w io.Writer, debug bool) *slog.Logger {
 // config loads the AWS configuration for a command that runs up to conns
 // requests at once.
 func (a *app) config(ctx context.Context, conns int) (aws.Config, error) {
-	cfg, err := loadConfig(ctx, a.flags, conns)
+	log := a.logger()
+	cfg, err := loadConfig(ctx, a.flags, conns, log)
 	if err != nil {
 		return cfg, err
 	}
-	a.logger().LogAttrs(ctx, slog.LevelDebug, "aws config",
+	log.LogAttrs(ctx, slog.LevelDebug, "aws config",
 		slog.String("region", cfg.Region),
 		slog.String("endpoint", aws.ToString(cfg.BaseEndpoint)),
 		slog.String("profile", a.flags.profile))

@@ -16,7 +16,7 @@ func TestLoadConfig(t *testing.T) {
 	newEnv(t)
 	t.Setenv("AWS_REGION", "")
 
-	cfg, err := loadConfig(t.Context(), globalFlags{}, 64)
+	cfg, err := loadConfig(t.Context(), globalFlags{}, 64, newLogger(nil, false))
 	require.NoError(t, err)
 	assert.Equal(t, "us-east-1", cfg.Region, "default region")
 	assert.Nil(t, cfg.BaseEndpoint)
@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, 64, client.GetTransport().MaxIdleConnsPerHost)
 	assert.Equal(t, 64, client.GetTransport().MaxIdleConns)
 
-	cfg, err = loadConfig(t.Context(), globalFlags{region: "eu-west-3", endpointURL: "http://127.0.0.1:9000"}, 1)
+	cfg, err = loadConfig(t.Context(), globalFlags{region: "eu-west-3", endpointURL: "http://127.0.0.1:9000"}, 1, newLogger(nil, false))
 	require.NoError(t, err)
 	assert.Equal(t, "eu-west-3", cfg.Region)
 	assert.Equal(t, "http://127.0.0.1:9000", *cfg.BaseEndpoint)

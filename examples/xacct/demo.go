@@ -74,7 +74,6 @@ func demoObjects() []demoObject {
 		{"logs/2026-03-01.log", log.Bytes()},
 		{"reports/2025/annual.pdf", binary("%PDF-1.7\n", 180<<10)},
 		{"reports/2026/q1.csv", csv("01", 40)},
-		{"reports/2026/q2.csv", csv("04", 60)},
 	}
 }
 
@@ -95,8 +94,7 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Locati
 	src, dst := xacct.MustParseLocation("s3://"+demoSource), xacct.MustParseLocation("s3://"+demoDestination)
 	out := streams{out: w, err: w}
 
-	fmt.Fprintf(w, "xacct demo: an in-memory S3 and STS with accounts %s (A) and %s (B).\n", sandbox.AccountA, sandbox.AccountB)
-	fmt.Fprintln(w, "The commands shown are what you would type against real AWS.")
+	fmt.Fprintf(w, "xacct demo on an in-memory AWS (accounts %s and %s); $ lines show the real commands.\n", sandbox.AccountA, sandbox.AccountB)
 
 	step(w, "whoami (account A)", "xacct whoami")
 	if err := runWhoAmI(ctx, newSTS(cfg), false, w); err != nil {

@@ -137,7 +137,7 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 	case o.exact:
 		compare = xacct.CompareETag
 	}
-	copier, err := xacct.NewCopier(newS3(cfg),
+	copier, err := xacct.NewCopierFromConfig(cfg,
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithCompare(compare),
 		xacct.WithFilters(o.filters...),
@@ -162,6 +162,9 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 			return fmt.Errorf("write report: %w", err)
 		}
 	} else {
+		for _, w := range report.Warnings {
+			fmt.Fprintln(out.err, "warning: "+errorText(w))
+		}
 		fmt.Fprintln(out.err, summaryLine(report))
 	}
 	return syncError(report)
@@ -173,6 +176,9 @@ func summaryLine(r *xacct.SyncReport) string {
 		r.Copied, humanize.Size(r.CopiedBytes), r.Skipped, r.Deleted, r.Failed)
 	if r.Excluded > 0 {
 		s += fmt.Sprintf(", excluded %d", r.Excluded)
+	}
+	if r.Warned > 0 {
+		s += fmt.Sprintf(", warned %d", r.Warned)
 	}
 	s += " in " + r.Duration.Round(time.Millisecond).String()
 	if r.DryRun {
@@ -216,8 +222,8 @@ type syncFailure struct {
 func (e *syncFailure) Error() string { return e.msg }
 func (e *syncFailure) Unwrap() error { return e.err }
 
-// jsonReport is the --json form of a SyncReport: locations as s3://
-// strings, the duration in seconds and the errors as text.
+// jsonReport is the --json form of a SyncReport: locations and the mode
+// as strings, the duration in seconds, warnings and errors as text.
 type jsonReport struct {
 	Source      string   `json:"source"`
 	Destination string   `json:"destination"`
@@ -230,6 +236,9 @@ type jsonReport struct {
 	Deleted     int64    `json:"deleted"`
 	Failed      int64    `json:"failed"`
 	Duration    float64  `json:"duration"`
+	Mode        string   `json:"mode"`
+	Warned      int64    `json:"warned"`
+	Warnings    []string `json:"warnings"`
 	Errors      []string `json:"errors"`
 }
 
@@ -246,7 +255,13 @@ func newJSONReport(r *xacct.SyncReport) jsonReport {
 		Deleted:     r.Deleted,
 		Failed:      r.Failed,
 		Duration:    r.Duration.Seconds(),
+		Mode:        r.Mode.String(),
+		Warned:      r.Warned,
+		Warnings:    make([]string, 0, len(r.Warnings)),
 		Errors:      make([]string, 0, len(r.Errors)),
+	}
+	for _, w := range r.Warnings {
+		j.Warnings = append(j.Warnings, errorText(w))
 	}
 	for _, err := range r.Errors {
 		j.Errors = append(j.Errors, errorText(err))
