@@ -273,6 +273,14 @@ func (p *preflight) probe(side Side, action, resource string, err error, fix fun
 	if fix != nil {
 		f.Fixes = fix()
 	}
+	// S3 answers a wrong ExpectedBucketOwner with the same AccessDenied.
+	owner := p.o.srcAccount
+	if side == SideDestination {
+		owner = p.o.dstAccount
+	}
+	if owner != "" {
+		f.Hint = "or the bucket is not owned by the declared account " + owner
+	}
 	p.rep.Findings = append(p.rep.Findings, f)
 	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckDenied})
 	return false, nil

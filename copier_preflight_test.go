@@ -207,3 +207,18 @@ func TestPreflightAllowedChangesNothing(t *testing.T) {
 	assert.Equal(t, xacct.PolicyKindBucket, f.Fixes[1].Kind)
 	assert.Equal(t, "a-media", f.Fixes[1].Target)
 }
+
+func TestPreflightWrongBucketOwner(t *testing.T) {
+	x := newTwoIdentities(t)
+	_, err := x.ownerA.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("a"), Body: bytes.NewReader([]byte("a"))})
+	require.NoError(t, err)
+	c := x.copier(t, xacct.WithDestinationAccount("333333333333"))
+	rep, err := c.Sync(t.Context(), x.src, x.dst)
+	require.ErrorIs(t, err, xacct.ErrAccessDenied)
+	assert.Zero(t, rep.Copied)
+	require.NotEmpty(t, rep.Preflight.Findings)
+	f := rep.Preflight.Findings[0]
+	assert.Equal(t, xacct.SideDestination, f.Side)
+	assert.Equal(t, "s3:ListBucket", f.Action)
+	assert.Contains(t, f.Hint, "not owned by the declared account 333333333333")
+}
