@@ -1,0 +1,147 @@
+package xacct
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	controltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
+)
+
+// ErrBackfillFailed is wrapped by the error WaitBackfill returns for a job
+// that failed or was cancelled.
+var ErrBackfillFailed = errors.New("batch replication job failed")
+
+// BatchReplicationAPI starts and follows S3 Batch Operations jobs;
+// *s3control.Client satisfies it.
+type BatchReplicationAPI interface {
+	CreateJob(ctx context.Context, in *s3control.CreateJobInput, optFns ...func(*s3control.Options)) (*s3control.CreateJobOutput, error)
+	DescribeJob(ctx context.Context, in *s3control.DescribeJobInput, optFns ...func(*s3control.Options)) (*s3control.DescribeJobOutput, error)
+}
+
+var _ BatchReplicationAPI = (*s3control.Client)(nil)
+
+// DefaultBackfillStatuses are the replication statuses Backfill selects:
+// objects never replicated (written before the configuration) and objects
+// whose replication failed.
+var DefaultBackfillStatuses = []controltypes.ReplicationStatus{controltypes.ReplicationStatusNone, controltypes.ReplicationStatusFailed}
+
+// BackfillJob is the state of a Batch Replication job.
+type BackfillJob struct {
+	ID     string
+	Status controltypes.JobStatus
+	// Total, Succeeded and Failed count the job's objects.
+	Total, Succeeded, Failed int64
+	// FailureReasons explain a failed job.
+	FailureReasons []string
+}
+
+// Done reports whether the job reached a final state.
+func (j *BackfillJob) Done() bool {
+	switch j.Status {
+	case controltypes.JobStatusComplete, controltypes.JobStatusFailed, controltypes.JobStatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Backfill starts an S3 Batch Replication job in the source account that
+// replicates the source objects the configuration's rules select and
+// whose replication status is one of statuses (DefaultBackfillStatuses
+// when none are given): a CreateJob with the S3ReplicateObject operation
+// and a manifest generated from the source bucket, run as the replication
+// role, which must trust batchoperations.s3.amazonaws.com (set
+// ReplicationSpec.Backfill). token makes the call idempotent: the same
+// token returns the same job; "" picks a random one. It returns the job
+// ID; follow it with WaitBackfill.
+func (c *ReplicationConfigurator) Backfill(ctx context.Context, client BatchReplicationAPI, token string, statuses ...controltypes.ReplicationStatus) (string, error) {
+	s := &c.spec
+	if !s.Backfill {
+		return "", &ValidationError{Field: "Backfill", Value: "false", Rule: "Backfill needs the role to trust " + ServiceBatchOperations + ": set it and apply again", Err: ErrInvalidReplication}
+	}
+	if token == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		token = hex.EncodeToString(b)
+	}
+	if len(statuses) == 0 {
+		statuses = DefaultBackfillStatuses
+	}
+	out, err := client.CreateJob(ctx, &s3control.CreateJobInput{
+		AccountId:            aws.String(s.Source.Account),
+		ClientRequestToken:   aws.String(token),
+		ConfirmationRequired: aws.Bool(false),
+		Description:          aws.String("xacct backfill " + s.Source.Bucket + " to " + s.Destination.Bucket),
+		Operation:            &controltypes.JobOperation{S3ReplicateObject: &controltypes.S3ReplicateObjectOperation{}},
+		Priority:             aws.Int32(10),
+		RoleArn:              aws.String(s.RoleARN()),
+		Report:               &controltypes.JobReport{Enabled: false},
+		ManifestGenerator: &controltypes.JobManifestGeneratorMemberS3JobManifestGenerator{Value: controltypes.S3JobManifestGenerator{
+			SourceBucket:         aws.String(BucketARN(s.Source.Bucket)),
+			ExpectedBucketOwner:  aws.String(s.Source.Account),
+			EnableManifestOutput: false,
+			Filter: &controltypes.JobManifestGeneratorFilter{
+				EligibleForReplication:    aws.Bool(true),
+				ObjectReplicationStatuses: statuses,
+			},
+		}},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create batch replication job: %w", err)
+	}
+	id := aws.ToString(out.JobId)
+	c.log.InfoContext(ctx, "batch replication job created", "op", "backfill", "bucket", s.Source.Bucket, "job", id)
+	return id, nil
+}
+
+// DescribeBackfill returns the state of a Batch Replication job.
+func (c *ReplicationConfigurator) DescribeBackfill(ctx context.Context, client BatchReplicationAPI, jobID string) (*BackfillJob, error) {
+	out, err := client.DescribeJob(ctx, &s3control.DescribeJobInput{AccountId: aws.String(c.spec.Source.Account), JobId: aws.String(jobID)})
+	if err != nil {
+		return nil, fmt.Errorf("describe job %s: %w", jobID, err)
+	}
+	j := &BackfillJob{ID: jobID}
+	if d := out.Job; d != nil {
+		j.Status = d.Status
+		if p := d.ProgressSummary; p != nil {
+			j.Total, j.Succeeded, j.Failed = aws.ToInt64(p.TotalNumberOfTasks), aws.ToInt64(p.NumberOfTasksSucceeded), aws.ToInt64(p.NumberOfTasksFailed)
+		}
+		for _, f := range d.FailureReasons {
+			j.FailureReasons = append(j.FailureReasons, aws.ToString(f.FailureCode)+": "+aws.ToString(f.FailureReason))
+		}
+	}
+	return j, nil
+}
+
+// WaitBackfill polls DescribeJob until the job is Complete, Failed or
+// Cancelled, or timeout passes, waiting 200ms after the first poll and
+// doubling up to 10s. A failed or cancelled job returns an error wrapping
+// ErrBackfillFailed with the job's failure reasons.
+func (c *ReplicationConfigurator) WaitBackfill(ctx context.Context, client BatchReplicationAPI, jobID string, timeout time.Duration) (*BackfillJob, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 200 * time.Millisecond
+	for {
+		j, err := c.DescribeBackfill(ctx, client, jobID)
+		if err != nil {
+			return nil, err
+		}
+		if j.Done() {
+			if j.Status != controltypes.JobStatusComplete {
+				return j, fmt.Errorf("%w: job %s %s: %v", ErrBackfillFailed, jobID, j.Status, j.FailureReasons)
+			}
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, fmt.Errorf("job %s still %s: %w", jobID, j.Status, ctx.Err())
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
