@@ -377,9 +377,9 @@ func (d *deleteSet) add(key string, size int64) {
 func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn func(key string, size int64)) bool {
 	listCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srcNext, srcStop := iter.Pull2(List(listCtx, r.c.src, r.src, WithExpectedBucketOwner(r.o.srcAccount)))
+	srcNext, srcStop := iter.Pull2(List(listCtx, r.c.src, r.src, WithExpectedBucketOwner(r.o.srcAccount), WithListRequestPayer(r.o.object.requestPayer)))
 	defer srcStop()
-	dstNext, dstStop := iter.Pull2(List(listCtx, r.o.dst, r.dst, WithExpectedBucketOwner(r.o.dstAccount)))
+	dstNext, dstStop := iter.Pull2(List(listCtx, r.o.dst, r.dst, WithExpectedBucketOwner(r.o.dstAccount), WithListRequestPayer(r.o.object.requestPayer)))
 	defer dstStop()
 
 	next := func(pull func() (Object, error, bool), loc Location) (Object, bool, bool) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
 // Object is one entry of a listing.
@@ -32,6 +33,7 @@ type ListOption func(*listOptions)
 type listOptions struct {
 	delimiter string
 	owner     string
+	payer     bool
 }
 
 // WithDelimiter lists one level: keys containing delimiter after the
@@ -39,6 +41,12 @@ type listOptions struct {
 // the objects of the same page, as aws s3 ls shows them. Default: none,
 // every object under the prefix.
 func WithDelimiter(d string) ListOption { return func(o *listOptions) { o.delimiter = d } }
+
+// WithListRequestPayer makes the listing accept a requester-pays
+// bucket's charges. Default off.
+func WithListRequestPayer(on bool) ListOption {
+	return func(o *listOptions) { o.payer = on }
+}
 
 // WithExpectedBucketOwner sends account as ExpectedBucketOwner, so S3
 // refuses the listing when another account owns the bucket. Default ""
@@ -106,6 +114,9 @@ func fetchPages(ctx context.Context, client ListObjectsV2API, loc Location, o li
 	}
 	if o.owner != "" {
 		in.ExpectedBucketOwner = aws.String(o.owner)
+	}
+	if o.payer {
+		in.RequestPayer = types.RequestPayerRequester
 	}
 	for {
 		resp, err := client.ListObjectsV2(ctx, in)

@@ -300,9 +300,9 @@ type verifyRun struct {
 func (v *verifyRun) run(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srcNext, srcStop := iter.Pull2(List(ctx, v.c.src, v.src, WithExpectedBucketOwner(v.o.srcAccount)))
+	srcNext, srcStop := iter.Pull2(List(ctx, v.c.src, v.src, WithExpectedBucketOwner(v.o.srcAccount), WithListRequestPayer(v.o.object.requestPayer)))
 	defer srcStop()
-	dstNext, dstStop := iter.Pull2(List(ctx, v.o.dst, v.dst, WithExpectedBucketOwner(v.o.dstAccount)))
+	dstNext, dstStop := iter.Pull2(List(ctx, v.o.dst, v.dst, WithExpectedBucketOwner(v.o.dstAccount), WithListRequestPayer(v.o.object.requestPayer)))
 	defer dstStop()
 
 	// Pairs whose listings cannot settle the question are read with
