@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/bits"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -146,7 +147,7 @@ func (r *syncRun) streamSingle(ctx context.Context, from, to Location, obj Objec
 		ContentDisposition:  got.ContentDisposition,
 		ContentLanguage:     got.ContentLanguage,
 		CacheControl:        got.CacheControl,
-		Expires:             got.Expires,
+		Expires:             parseExpires(got.ExpiresString),
 		Metadata:            got.Metadata,
 		ACL:                 r.acl,
 		ExpectedBucketOwner: optional(r.o.dstAccount),
@@ -191,7 +192,7 @@ func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Ob
 		ContentDisposition:  head.ContentDisposition,
 		ContentLanguage:     head.ContentLanguage,
 		CacheControl:        head.CacheControl,
-		Expires:             head.Expires,
+		Expires:             parseExpires(head.ExpiresString),
 		Metadata:            head.Metadata,
 		ACL:                 r.acl,
 		ChecksumAlgorithm:   types.ChecksumAlgorithmCrc32,
@@ -304,4 +305,18 @@ func optional(s string) *string {
 		return nil
 	}
 	return aws.String(s)
+}
+
+// parseExpires reads an Expires header as S3 returned it. The SDK's parsed
+// Expires field is deprecated because services send values that are not
+// HTTP dates; those are dropped rather than failing the copy.
+func parseExpires(v *string) *time.Time {
+	if v == nil || *v == "" {
+		return nil
+	}
+	t, err := http.ParseTime(*v)
+	if err != nil {
+		return nil
+	}
+	return &t
 }

@@ -47,19 +47,6 @@ func CanonicalID(account string) string {
 // ListBuckets, object listings with FetchOwner and ACLs.
 func (sb *Sandbox) CanonicalID(account string) string { return CanonicalID(account) }
 
-// accountOf maps a canonical id back to its account, or "" when no account
-// of the sandbox has it.
-func (sb *Sandbox) accountOf(canonical string) string {
-	sb.mu.RLock()
-	defer sb.mu.RUnlock()
-	for acct := range sb.roots {
-		if CanonicalID(acct) == canonical {
-			return acct
-		}
-	}
-	return ""
-}
-
 // ownerInfo is the listing Owner of an object written by owner in bucket.
 func (sb *Sandbox) ownerInfo(bucket, owner string) *gofakes3.UserInfo {
 	acct := sb.effectiveOwner(bucket, owner)
