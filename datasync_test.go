@@ -235,7 +235,7 @@ func TestDataSyncPoliciesLintClean(t *testing.T) {
 	assert.Empty(t, xacct.Lint(plan.Destination.BucketPolicy, xacct.PolicyKindBucket))
 	findings := xacct.Lint(plan.Source.OperatorPolicy, xacct.PolicyKindIdentity)
 	require.Len(t, findings, 1)
-	assert.Equal(t, "XacctDataSyncOperatorList", findings[0].Statement)
+	assert.Equal(t, "XacctDataSyncOperatorCreateAndList", findings[0].Statement)
 
 	// Without the confused-deputy conditions Lint objects.
 	trust := plan.Source.TrustPolicy

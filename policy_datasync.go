@@ -25,10 +25,10 @@ const (
 	sidDataSyncManifest          = "XacctDataSyncManifestRead"
 	sidDataSyncReport            = "XacctDataSyncReportWrite"
 	sidDataSyncOperatorTasks     = "XacctDataSyncOperatorTasks"
-	sidDataSyncOperatorList      = "XacctDataSyncOperatorList"
+	sidDataSyncOperatorList      = "XacctDataSyncOperatorCreateAndList"
 	sidDataSyncOperatorRole      = "XacctDataSyncOperatorRole"
 	sidDataSyncOperatorPassRole  = "XacctDataSyncOperatorPassRole"
-	sidDataSyncOperatorListDest  = "XacctDataSyncOperatorListDestination"
+	sidDataSyncOperatorListDest  = "XacctDataSyncOperatorListBuckets"
 )
 
 // Actions DataSync uses on an S3 location, as AWS documents them for the
@@ -151,27 +151,30 @@ func DataSyncKMSKeyPolicyStatement(spec DataSyncSpec) Statement {
 
 // DataSyncOperatorPolicy returns the identity policy the operator (the
 // principal in the source account that applies and runs the plan)
-// needs: manage the role and pass it to DataSync, create and use
-// DataSync locations, tasks and executions in the task's region, and
-// list the destination bucket (which CreateLocationS3 checks; the
-// destination bucket policy must allow it too). DataSync's List
-// operations accept no resource but "*".
+// needs: manage the role and pass it to DataSync; create locations and
+// tasks, which DataSync authorizes on "*" as it does its List
+// operations; use the task's locations, task and executions in the
+// task's region; and list both buckets, which CreateLocationS3 checks
+// with the caller's own permissions (the destination bucket policy must
+// allow it too).
 func DataSyncOperatorPolicy(spec DataSyncSpec) Policy {
 	s := spec.withDefaults()
 	role := s.RoleARN()
 	return NewPolicy(
 		Statement{Sid: sidDataSyncOperatorTasks, Effect: EffectAllow, Action: StringList{
-			"datasync:CancelTaskExecution", "datasync:CreateLocationS3", "datasync:CreateTask",
-			"datasync:DescribeLocationS3", "datasync:DescribeTask", "datasync:DescribeTaskExecution",
+			"datasync:CancelTaskExecution", "datasync:DescribeLocationS3", "datasync:DescribeTask", "datasync:DescribeTaskExecution",
 			"datasync:ListTagsForResource", "datasync:StartTaskExecution", "datasync:TagResource", "datasync:UpdateTask",
 		}, Resource: StringList{"arn:aws:datasync:" + s.Region + ":" + s.Source.Account + ":*"}},
-		Statement{Sid: sidDataSyncOperatorList, Effect: EffectAllow, Action: StringList{"datasync:ListLocations", "datasync:ListTasks"}, Resource: StringList{"*"}},
+		Statement{Sid: sidDataSyncOperatorList, Effect: EffectAllow, Action: StringList{
+			"datasync:CreateLocationS3", "datasync:CreateTask", "datasync:ListLocations", "datasync:ListTasks",
+		}, Resource: StringList{"*"}},
 		Statement{Sid: sidDataSyncOperatorRole, Effect: EffectAllow, Action: StringList{
 			"iam:CreateRole", "iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy",
 		}, Resource: StringList{role}},
 		Statement{Sid: sidDataSyncOperatorPassRole, Effect: EffectAllow, Action: StringList{"iam:PassRole"}, Resource: StringList{role},
 			Condition: Conditions{"StringEquals": {"iam:PassedToService": {DataSyncServicePrincipal}}}},
-		Statement{Sid: sidDataSyncOperatorListDest, Effect: EffectAllow, Action: StringList{"s3:ListBucket"}, Resource: StringList{BucketARN(s.Destination.Bucket)}},
+		Statement{Sid: sidDataSyncOperatorListDest, Effect: EffectAllow, Action: StringList{"s3:ListBucket"},
+			Resource: StringList{BucketARN(s.Source.Bucket), BucketARN(s.Destination.Bucket)}},
 	)
 }
 

@@ -229,7 +229,9 @@ func newEvaluation(req *Request) *evaluation {
 	if ok && e.resAccount == "" {
 		e.resAccount = acct
 	}
-	e.trust = ok && svc == "iam" && strings.HasPrefix(res, "role/")
+	// Only STS actions on a role are decided by its trust policy; IAM
+	// actions on it (iam:GetRole…) are ordinary identity-policy matters.
+	e.trust = ok && svc == "iam" && strings.HasPrefix(res, "role/") && strings.HasPrefix(strings.ToLower(req.Action), "sts:")
 	return e
 }
 

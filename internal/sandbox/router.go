@@ -69,6 +69,8 @@ func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sb.serveSTS(w, r, req)
 	case "iam":
 		sb.serveIAM(w, r, req)
+	case "datasync":
+		sb.serveDataSync(w, r, req)
 	default:
 		writeS3Error(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("service %q is not served by the sandbox", service))
 	}
