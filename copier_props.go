@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -286,7 +287,7 @@ func propsFromHead(h *s3.HeadObjectOutput, o *objectOptions) objectProps {
 		p.metadata = maps.Clone(h.Metadata)
 		p.contentType, p.contentEncoding = h.ContentType, h.ContentEncoding
 		p.contentDisposition, p.contentLanguage = h.ContentDisposition, h.ContentLanguage
-		p.cacheControl, p.expires = h.CacheControl, h.Expires
+		p.cacheControl, p.expires = h.CacheControl, httpTime(h.ExpiresString)
 	}
 	if o.props == CopyPropsAll {
 		p.websiteRedirect = h.WebsiteRedirectLocation
@@ -300,6 +301,16 @@ func propsFromHead(h *s3.HeadObjectOutput, o *objectOptions) objectProps {
 	}
 	p.checksum = headChecksum(h)
 	return p
+}
+
+// httpTime parses an HTTP date such as an Expires header; nil when absent
+// or malformed, as S3 itself ignores a malformed Expires.
+func httpTime(s *string) *time.Time {
+	t, err := http.ParseTime(aws.ToString(s))
+	if err != nil {
+		return nil
+	}
+	return &t
 }
 
 // create fills a CreateMultipartUpload with the properties and the

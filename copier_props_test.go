@@ -96,7 +96,7 @@ func TestCopyKeepsProperties(t *testing.T) {
 			// Expires; they must at least match.
 			assert.Equal(t, src.ContentLanguage, dst.ContentLanguage)
 			assert.Equal(t, src.CacheControl, dst.CacheControl)
-			assert.Equal(t, src.Expires, dst.Expires)
+			assert.Equal(t, src.ExpiresString, dst.ExpiresString)
 			assert.Equal(t, types.StorageClassStandardIa, dst.StorageClass, "the storage class is kept")
 			assert.Equal(t, map[string]string{"project": "apollo", "cost centre": "a/b"}, e.tags(t, e.dst, "rich.bin"))
 			assert.Empty(t, aws.ToString(dst.WebsiteRedirectLocation), "S3 does not copy a website redirect by default")
