@@ -62,7 +62,12 @@ func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req := &request{principal: id.Principal, id: id, service: service}
+	if isS3Control(r, service) {
+		service = "s3control"
+	}
 	switch service {
+	case "s3control":
+		sb.serveS3Control(w, r, req)
 	case "s3":
 		sb.serveS3(w, r, req)
 	case "sts":

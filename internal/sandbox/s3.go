@@ -16,8 +16,8 @@ const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 // gofakes3 would mistake them for plain bucket or object requests.
 var unsupportedSubresources = []string{
 	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering", "inventory",
-	"legal-hold", "lifecycle", "logging", "metrics", "notification", "object-lock", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select", "torrent", "website",
+	"legal-hold", "lifecycle", "logging", "metrics", "notification", "policyStatus",
+	"publicAccessBlock", "requestPayment", "restore", "retention", "select", "torrent", "website",
 }
 
 // s3Operation names the S3 operation a request performs, as the SDK names
@@ -95,6 +95,10 @@ func bucketOperation(m string, q url.Values) string {
 		return methodOp(m, "ListObjectVersions", "", "")
 	case q.Has("uploads"):
 		return methodOp(m, "ListMultipartUploads", "", "")
+	case q.Has("replication"):
+		return methodOp(m, "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication")
+	case q.Has("object-lock"):
+		return methodOp(m, "GetObjectLockConfiguration", "PutObjectLockConfiguration", "")
 	case q.Has("delete"):
 		if m == http.MethodPost {
 			return "DeleteObjects"
@@ -164,6 +168,14 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 		}
 	}
 	switch op {
+	case "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject":
+		rec := &statusRecorder{ResponseWriter: w}
+		w = rec
+		defer sb.afterWrite(op, bucket, key, rec)
+	case "GetObject", "HeadObject":
+		sb.replicationStatusHeader(w, bucket, key, q.Get("versionId"))
+	}
+	switch op {
 	case "ListBuckets":
 		sb.listBuckets(w, r, req)
 	case "CreateBucket":
@@ -185,6 +197,8 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 			return
 		}
 		sb.bucketACL(w, r, bucket)
+	case "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", "GetObjectLockConfiguration", "PutObjectLockConfiguration":
+		sb.serveReplicationSubresource(w, r, req, op, bucket)
 	case "DeleteObjects":
 		sb.deleteObjects(w, r, req, a, bucket)
 	case "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging":

@@ -136,6 +136,9 @@ type Sandbox struct {
 	// reqMu guards requests alone so counting never waits on sb.mu.
 	reqMu    sync.Mutex
 	requests map[string]int
+
+	// repl is S3 Replication and Batch Replication (replication*.go).
+	repl replicationState
 }
 
 type objectRef struct{ bucket, key string }
