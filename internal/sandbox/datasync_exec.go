@@ -63,7 +63,6 @@ type dsExecution struct {
 	client   *s3.Client
 	work     []dsObject // objects to copy
 	deletes  []string   // destination keys to delete
-	listed   int64
 
 	estFiles, estBytes, estDeletes      int64
 	files, bytes, verified, deleted     int64
