@@ -65,9 +65,15 @@ func loadConfig(ctx context.Context, g globalFlags, conns int, log *slog.Logger)
 
 // newS3 returns an S3 client for cfg. A custom endpoint (MinIO, a local
 // sandbox…) rarely serves virtual-hosted bucket names, so path-style
-// addressing is used whenever one is set.
+// addressing is used whenever one is set. The SDK's note that it skipped
+// checksum validation (ranged reads, multipart objects) is not logged:
+// the copier verifies copies itself, and the note would show once per
+// object under --debug.
 func newS3(cfg aws.Config) *s3.Client {
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = cfg.BaseEndpoint != nil
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
 }
 
 // newSTS returns an STS client for cfg.
@@ -95,14 +101,20 @@ func newLogger(w io.Writer, debug bool) *slog.Logger {
 // config loads the AWS configuration for a command that runs up to conns
 // requests at once.
 func (a *app) config(ctx context.Context, conns int) (aws.Config, error) {
+	return a.configFor(ctx, a.flags, conns)
+}
+
+// configFor is config with g in place of the command line's flags, as
+// when one side of a copy uses its own profile.
+func (a *app) configFor(ctx context.Context, g globalFlags, conns int) (aws.Config, error) {
 	log := a.logger()
-	cfg, err := loadConfig(ctx, a.flags, conns, log)
+	cfg, err := loadConfig(ctx, g, conns, log)
 	if err != nil {
 		return cfg, err
 	}
 	log.LogAttrs(ctx, slog.LevelDebug, "aws config",
 		slog.String("region", cfg.Region),
 		slog.String("endpoint", aws.ToString(cfg.BaseEndpoint)),
-		slog.String("profile", a.flags.profile))
+		slog.String("profile", g.profile))
 	return cfg, nil
 }

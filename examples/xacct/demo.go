@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,28 +11,25 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/xacct/xacct"
 	"github.com/xacct/xacct/internal/sandbox"
-)
-
-// Buckets of the demo.
-const (
-	demoSource      = "xacct-demo-source"
-	demoDestination = "xacct-demo-destination"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 func (a *app) demoCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
-		Short: "Show whoami, ls and sync against an in-memory AWS, no account needed",
-		Long: `Demo starts an in-memory S3 and STS, fills a source bucket with sample
-files and runs whoami, ls and sync against it, printing the command you would
-type for each step. It needs no AWS account, network or environment, and
-ignores --profile, --region and --endpoint-url.`,
+		Short: "Copy across two AWS accounts in memory: roles, policies, preflight, no account needed",
+		Long: `Demo starts an in-memory S3, STS and IAM with two accounts that enforce their
+policies, sets up a cross-account copy role with the library's policy
+builders, and runs whoami, ls and sync through it, then a sync between two
+identities that share no principal, and a preflight that finds a missing
+grant. It prints the command you would type for each step, as if the
+profiles of "xacct sandbox --aws-config" were configured. It needs no AWS
+account, network or environment, and ignores --profile, --region and
+--endpoint-url.`,
 		Args: argsBetween(0, 0),
 		RunE: a.runE(func(ctx context.Context, _ []string) error {
 			return runDemo(ctx, a.out, a.logger(), a.tz)
@@ -79,82 +77,134 @@ func demoObjects() []demoObject {
 
 // runDemo runs the demo and writes everything to w, with dates in tz.
 func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Location) error {
-	sb, err := sandbox.Start()
+	sb, err := enforce.Start()
 	if err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
 	}
 	defer sb.Close()
-	root := sb.Root(sandbox.AccountA)
-	// Cross-account roles come later; for now one principal of account A
-	// owns both buckets.
-	cfg := sb.Config(root)
-	if err := demoSetup(ctx, sb, root); err != nil {
+	c, err := newCrossAccount(ctx, sb)
+	if err != nil {
+		return fmt.Errorf("set up accounts: %w", err)
+	}
+	stale := []byte(strings.Repeat("stale,row\n", 20))
+	if err := c.put(ctx, c.rootB, demoDestination, demoDestPrefix+"old-export.csv", stale); err != nil {
 		return err
 	}
-	src, dst := xacct.MustParseLocation("s3://"+demoSource), xacct.MustParseLocation("s3://"+demoDestination)
-	out := streams{out: w, err: w}
+	role, err := c.roleConfig(crossSessionName)
+	if err != nil {
+		return err
+	}
+	d := demo{w: w, log: log, tz: tz}
 
-	fmt.Fprintf(w, "xacct demo on an in-memory AWS (accounts %s and %s); $ lines show the real commands.\n", sandbox.AccountA, sandbox.AccountB)
+	fmt.Fprintf(w, "xacct demo: two AWS accounts in memory, every policy enforced; $ lines are the commands.\n")
+	fmt.Fprintf(w, "A %s owns s3://%s and role %s; B %s owns s3://%s and user %s.\n",
+		sandbox.AccountA, demoSource, copyRoleName, sandbox.AccountB, demoDestination, operatorName)
+	fmt.Fprintf(w, "Profile cross: role_arn %s, source_profile %s, external_id %s.\n", c.roleARN, operatorName, demoExternalID)
 
-	step(w, "whoami (account A)", "xacct whoami")
-	if err := runWhoAmI(ctx, newSTS(cfg), false, w); err != nil {
+	d.section("Policies from the builders")
+	fmt.Fprintf(w, "trust policy of %s (CopyRoleTrustPolicy):\n  %s\n", copyRoleName, statementJSON(c.trust.Statement[0]))
+	fmt.Fprintf(w, "permissions of %s (CopyRolePolicy): %s\n", copyRoleName, sids(c.rolePolicy))
+	fmt.Fprintf(w, "bucket policy of %s (DestinationBucketPolicy): %s\n", demoDestination, sids(c.bucketPolicy))
+
+	d.section("The operator in B, then the role in A it assumes with the external id")
+	d.command("xacct whoami --profile " + operatorName)
+	if err := runWhoAmI(ctx, newSTS(sb.Config(c.operator)), false, w); err != nil {
+		return err
+	}
+	d.command("xacct whoami --profile cross")
+	if err := runWhoAmI(ctx, newSTS(role), false, w); err != nil {
 		return err
 	}
 
-	step(w, "ls the source", "xacct ls s3://"+demoSource+" --recursive --human-readable --summarize")
-	if err := runLs(ctx, newS3(cfg), &src, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
+	src := c.src
+	d.section("List the source through the role")
+	d.command("xacct ls s3://" + demoSource + " --recursive --human-readable --summarize --profile cross")
+	if err := runLs(ctx, newS3(role), &src, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
 		return err
 	}
 
-	syncCmd := "xacct sync s3://" + demoSource + " s3://" + demoDestination + " --delete"
-	opts := syncOptions{delete: true, concurrency: xacct.DefaultConcurrency, maxDelete: xacct.NoDeleteCap}
-	step(w, "sync to the destination, which has one stale object", syncCmd)
-	if err := runSync(ctx, cfg, src, dst, opts, out, log); err != nil {
+	syncArgs := "xacct sync s3://" + demoSource + " " + c.dst.String() + " --delete --profile cross"
+	d.section("Sync through the role: it may read A and write B, so S3 copies server-side")
+	d.command(syncArgs)
+	if err := d.sync(ctx, oneSide(role), src, c.dst, syncOptions{delete: true}); err != nil {
 		return err
 	}
 
-	step(w, "ls the destination", "xacct ls s3://"+demoDestination)
-	if err := runLs(ctx, newS3(cfg), &dst, lsOptions{}, w, tz); err != nil {
+	if err := d.twoIdentities(ctx, c); err != nil {
 		return err
 	}
 
-	step(w, "sync again: nothing to copy (report as JSON)", syncCmd+" --json")
-	opts.json = true
-	return runSync(ctx, cfg, src, dst, opts, out, log)
+	d.section("B's bucket policy loses its write statement; a new file lands in A")
+	broken, _ := xacct.RemoveStatements(&c.bucketPolicy, "XacctDestinationWrite")
+	if err := c.putBucketPolicy(ctx, *broken); err != nil {
+		return err
+	}
+	if err := c.put(ctx, c.rootA, demoSource, "reports/2026/q2.csv", []byte("date,region,orders,revenue\n")); err != nil {
+		return err
+	}
+	d.command(syncArgs + " --preflight-only")
+	copier, err := newCopier(oneSide(role), xacct.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	err = runPreflight(ctx, copier, src, c.dst, w)
+	var exit *exitError
+	if !errors.As(err, &exit) {
+		return fmt.Errorf("the preflight should have found the missing grant: %w", err)
+	}
+	fmt.Fprintf(w, "xacct: %s (exit status %d)\n", errorText(err), exit.code)
+
+	d.section("B puts the statement back; the sync copies the new file")
+	if err := c.putBucketPolicy(ctx, c.bucketPolicy); err != nil {
+		return err
+	}
+	d.command(syncArgs)
+	return d.sync(ctx, oneSide(role), src, c.dst, syncOptions{delete: true})
 }
 
-// step prints a section header and the command it runs.
-func step(w io.Writer, title, command string) {
-	fmt.Fprintf(w, "\n== %s\n$ %s\n", title, command)
-}
-
-// demoSetup creates the buckets, the sample files, and a stale object in
-// the destination for sync --delete to remove.
-func demoSetup(ctx context.Context, sb *sandbox.Sandbox, p sandbox.Principal) error {
-	for _, b := range []string{demoSource, demoDestination} {
-		if err := sb.CreateBucket(ctx, p, b); err != nil {
-			return fmt.Errorf("create bucket %s: %w", b, err)
-		}
-	}
-	client := sb.S3(p)
-	put := func(bucket, key string, body []byte) error {
-		_, err := client.PutObject(ctx, &s3.PutObjectInput{
-			Bucket: aws.String(bucket),
-			Key:    aws.String(key),
-			Body:   bytes.NewReader(body),
-		})
-		if err != nil {
-			return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
-		}
-		return nil
-	}
-	if err := put(demoDestination, "old-export.csv", []byte(strings.Repeat("stale,row\n", 20))); err != nil {
+// twoIdentities syncs between a reader in A and a writer in B: neither can
+// do the other's part, so the bytes stream through the process.
+func (d demo) twoIdentities(ctx context.Context, c *crossAccount) error {
+	src := xacct.Location{Bucket: demoSource, Prefix: "reports/"}
+	dst := xacct.Location{Bucket: demoDestination, Prefix: "streamed/"}
+	reader, err := c.sb.AddUser(sandbox.AccountA, "reader", mustPolicyJSON(xacct.SourceReadPolicy(src)))
+	if err != nil {
 		return err
 	}
-	for _, o := range demoObjects() {
-		if err := put(demoSource, o.key, o.body); err != nil {
-			return err
-		}
+	writer, err := c.sb.AddUser(sandbox.AccountB, "writer", mustPolicyJSON(xacct.DestinationWritePolicy(dst)))
+	if err != nil {
+		return err
 	}
-	return nil
+	d.section("Two identities with no common principal: reader in A (SourceReadPolicy), writer in B (DestinationWritePolicy)")
+	d.command("xacct sync " + src.String() + " " + dst.String() + " --source-profile reader --dest-profile writer")
+	return d.sync(ctx, sides{src: c.sb.Config(reader), dst: c.sb.Config(writer)}, src, dst, syncOptions{})
+}
+
+// demo prints the demo's steps.
+type demo struct {
+	w   io.Writer
+	log *slog.Logger
+	tz  *time.Location
+}
+
+// section prints a section header.
+func (d demo) section(title string) { fmt.Fprintf(d.w, "\n== %s\n", title) }
+
+// command prints the command a step runs.
+func (d demo) command(line string) { fmt.Fprintf(d.w, "$ %s\n", line) }
+
+// sync runs the sync command's code with o's flags and the defaults of
+// the rest.
+func (d demo) sync(ctx context.Context, s sides, src, dst xacct.Location, o syncOptions) error {
+	o.concurrency, o.maxDelete, o.transfer = xacct.DefaultConcurrency, xacct.NoDeleteCap, newTransferFlags()
+	return runSync(ctx, s, src, dst, o, streams{out: d.w, err: d.w}, d.log)
+}
+
+// sids lists the Sids of a policy's statements.
+func sids(p xacct.Policy) string {
+	names := make([]string, len(p.Statement))
+	for i, s := range p.Statement {
+		names[i] = s.Sid
+	}
+	return strings.Join(names, ", ")
 }

@@ -2,14 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/spf13/cobra"
 
 	"github.com/xacct/xacct"
@@ -25,16 +28,23 @@ type lsOptions struct {
 
 func (a *app) lsCommand() *cobra.Command {
 	var o lsOptions
+	var ids identityFlags
 	cmd := &cobra.Command{
 		Use:   "ls [s3://bucket[/prefix]]",
 		Short: "List buckets, or the objects and prefixes under a location",
 		Long: `Without a location, ls lists the buckets the credentials own. With one, it
 lists the objects and common prefixes (PRE) directly under it, or every object
 below it with --recursive, in the format of aws s3 ls. It exits with status 1
-when nothing matches.`,
+when nothing matches.
+
+ls takes sync's identity flags, so a location can be listed as sync would
+see it: as the source side by default (--source-profile, --source-role-arn,
+--role-arn, --external-id), or as the destination side when only
+--dest-profile or --dest-role-arn is given.`,
 		Example: `  xacct ls
   xacct ls s3://my-bucket/reports/
-  xacct ls s3://my-bucket --recursive --human-readable --summarize`,
+  xacct ls s3://my-bucket --recursive --human-readable --summarize
+  xacct ls s3://partner-bucket --profile ops --role-arn arn:aws:iam::111111111111:role/copy --external-id 5f1c`,
 		Args: argsBetween(0, 1),
 		RunE: a.runE(func(ctx context.Context, args []string) error {
 			target := ""
@@ -49,7 +59,7 @@ when nothing matches.`,
 				}
 				loc = &l
 			}
-			cfg, err := a.config(ctx, 0)
+			cfg, err := a.lsConfig(ctx, ids)
 			if err != nil {
 				return err
 			}
@@ -60,7 +70,25 @@ when nothing matches.`,
 	f.BoolVar(&o.recursive, "recursive", false, "list every object below the location, with full keys")
 	f.BoolVar(&o.human, "human-readable", false, "show sizes in KiB, MiB, GiB…")
 	f.BoolVar(&o.summarize, "summarize", false, "end with the number of objects and their total size")
+	ids.register(f)
 	return cmd
+}
+
+// lsConfig loads the configuration of the side ls lists as.
+func (a *app) lsConfig(ctx context.Context, ids identityFlags) (aws.Config, error) {
+	if err := ids.validate(); err != nil {
+		return aws.Config{}, err
+	}
+	srcSet := ids.sourceProfile != "" || ids.sourceRoleARN != ""
+	dstSet := ids.destProfile != "" || ids.destRoleARN != ""
+	if srcSet && dstSet {
+		return aws.Config{}, usageError{errors.New("ls lists as one side: give the --source-* or the --dest-* flags, not both")}
+	}
+	s := ids.source(a.flags.profile)
+	if dstSet {
+		s = ids.destination(a.flags.profile)
+	}
+	return a.sideConfig(ctx, s, ids.externalID, 0)
 }
 
 // lsClient is what ls needs from S3; *s3.Client satisfies it.
@@ -74,15 +102,19 @@ type lsClient interface {
 func runLs(ctx context.Context, client lsClient, loc *xacct.Location, o lsOptions, w io.Writer, tz *time.Location) error {
 	f := lsFormat{human: o.human, tz: tz}
 	if loc == nil {
+		// S3 lists buckets by name; some S3-compatible servers do not.
+		var buckets []types.Bucket
 		pages := s3.NewListBucketsPaginator(client, &s3.ListBucketsInput{})
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
 				return fmt.Errorf("list buckets: %w", err)
 			}
-			for _, b := range page.Buckets {
-				fmt.Fprint(w, f.bucketLine(aws.ToString(b.Name), aws.ToTime(b.CreationDate)))
-			}
+			buckets = append(buckets, page.Buckets...)
+		}
+		slices.SortFunc(buckets, func(x, y types.Bucket) int { return strings.Compare(aws.ToString(x.Name), aws.ToString(y.Name)) })
+		for _, b := range buckets {
+			fmt.Fprint(w, f.bucketLine(aws.ToString(b.Name), aws.ToTime(b.CreationDate)))
 		}
 		return nil
 	}

@@ -104,7 +104,7 @@ from the usual AWS environment variables and shared config files.`,
 	root.SetOut(a.out)
 	root.SetErr(a.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.syncCommand(), a.lsCommand(), a.whoamiCommand(), a.demoCommand())
+	root.AddCommand(a.syncCommand(), a.lsCommand(), a.whoamiCommand(), a.verifyCommand(), a.demoCommand(), a.sandboxCommand())
 	return root
 }
 

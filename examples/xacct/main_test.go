@@ -237,23 +237,37 @@ func TestDemo(t *testing.T) {
 	require.Equal(t, exitOK, code, stderr.String())
 	assert.Empty(t, stderr.String())
 	out := stdout.String()
+	roleARN := "arn:aws:iam::" + sandbox.AccountA + ":role/xacct-copy"
 	for _, want := range []string{
-		"== whoami (account A)\n$ xacct whoami\nAccount: " + sandbox.AccountA + "\n",
-		"== ls the source\n$ xacct ls s3://xacct-demo-source --recursive --human-readable --summarize\n",
+		`{"Sid":"XacctAssumeRole","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + sandbox.AccountB + `:user/operator"},` +
+			`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"xacct-demo-5f1c"}}}`,
+		"bucket policy of xacct-demo-destination (DestinationBucketPolicy): XacctDestinationList, XacctDestinationWrite, XacctDestinationDelete\n",
+		// whoami before and after assuming the role
+		"$ xacct whoami --profile operator\nAccount: " + sandbox.AccountB + "\nARN:     arn:aws:iam::" + sandbox.AccountB + ":user/operator\n",
+		"$ xacct whoami --profile cross\nAccount: " + sandbox.AccountA + "\nARN:     arn:aws:sts::" + sandbox.AccountA + ":assumed-role/xacct-copy/xacct-cross\n",
+		"$ xacct ls s3://xacct-demo-source --recursive --human-readable --summarize --profile cross\n",
 		"1.4 MiB images/banner.jpg\n",
 		"\nTotal Objects: 7\n   Total Size: 1.6 MiB\n",
-		"== sync to the destination",
-		"$ xacct sync s3://xacct-demo-source s3://xacct-demo-destination --delete\n",
-		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/reports/2026/q1.csv\n",
-		"delete: s3://xacct-demo-destination/old-export.csv\n",
-		"copied 7 (1.6 MiB), skipped 0, deleted 1, failed 0 in ",
-		"== ls the destination\n",
-		strings.Repeat(" ", 27) + "PRE reports/\n",
-		"== sync again",
-		`"copied": 0,`,
-		`"skipped": 7,`,
+		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/from-a/reports/2026/q1.csv\n",
+		"delete: s3://xacct-demo-destination/from-a/old-export.csv\n",
+		// the two-identity sync streams
+		"--source-profile reader --dest-profile writer\n",
+		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/streamed/2026/q1.csv\n",
+		"copied 2 (181.3 KiB), skipped 0, deleted 0, failed 0 in ",
+		"(mode: stream)\n",
+		// the preflight names the missing grant and where it goes
+		"missing: destination s3:PutObject on arn:aws:s3:::xacct-demo-destination/from-a/.xacct-preflight-",
+		"  grant in the bucket policy of s3://xacct-demo-destination:\n" +
+			`    {"Sid":"XacctDestinationWrite","Effect":"Allow","Principal":{"AWS":"` + roleARN + `"},` +
+			`"Action":["s3:AbortMultipartUpload","s3:PutObject","s3:PutObjectAcl","s3:PutObjectTagging"],` +
+			`"Resource":"arn:aws:s3:::xacct-demo-destination/from-a/*"}` + "\n",
+		"xacct: preflight: 1 permission is missing; nothing was copied (exit status 1)\n",
+		// fixed, the next sync copies the new file
+		"copy: s3://xacct-demo-source/reports/2026/q2.csv to s3://xacct-demo-destination/from-a/reports/2026/q2.csv\n" +
+			"copied 1 (27 Bytes), skipped 7, deleted 0, failed 0 in ",
 	} {
 		assert.Contains(t, out, want)
 	}
-	assert.LessOrEqual(t, strings.Count(out, "\n"), 60, out)
+	assert.Equal(t, 2, strings.Count(out, "(mode: server-side)\n"), out)
+	assert.LessOrEqual(t, strings.Count(out, "\n"), 80, out)
 }

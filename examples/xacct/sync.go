@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -21,19 +19,23 @@ import (
 
 // syncOptions are the flags of the sync command.
 type syncOptions struct {
-	delete      bool
-	dryRun      bool
-	sizeOnly    bool
-	exact       bool
-	json        bool
-	noProgress  bool
-	filters     []xacct.Filter
-	concurrency int
-	maxDelete   int
+	delete        bool
+	dryRun        bool
+	sizeOnly      bool
+	exact         bool
+	json          bool
+	noProgress    bool
+	preflightOnly bool
+	noPreflight   bool
+	filters       []xacct.Filter
+	concurrency   int
+	maxDelete     int
+	ids           identityFlags
+	transfer      transferFlags
 }
 
 func (a *app) syncCommand() *cobra.Command {
-	o := syncOptions{concurrency: xacct.DefaultConcurrency, maxDelete: xacct.NoDeleteCap}
+	o := syncOptions{concurrency: xacct.DefaultConcurrency, maxDelete: xacct.NoDeleteCap, transfer: newTransferFlags()}
 	cmd := &cobra.Command{
 		Use:   "sync SRC DST",
 		Short: "Copy new and changed objects from one S3 location to another",
@@ -45,14 +47,30 @@ SRC are deleted, but only when every copy succeeded.
 
 --exclude and --include take shell-style patterns matched against the key
 relative to SRC or DST ('*' also matches '/'). Every key starts included and
-the last matching rule, in command-line order, decides.`,
+the last matching rule, in command-line order, decides.
+
+Each side may use its own credentials: --source-profile and --dest-profile
+(default --profile), and a role assumed on top with --role-arn, or
+--source-role-arn and --dest-role-arn, and --external-id. When one principal
+can read SRC and write DST the copy is server-side; otherwise the bytes
+stream through xacct (the summary names the mode).
+
+Before moving anything, sync checks every permission it needs and names each
+missing one with the policy statement that grants it (--no-preflight skips
+the check; --preflight-only runs only the check, exiting 1 if anything is
+missing).`,
 		Example: `  xacct sync s3://source-bucket/data/ s3://backup-bucket/data/
   xacct sync s3://src s3://dst --delete --max-delete 100 --dryrun
-  xacct sync s3://src s3://dst --exclude '*' --include '*.csv' --json`,
+  xacct sync s3://src s3://dst --exclude '*' --include '*.csv' --json
+  xacct sync s3://src s3://dst --source-profile a --dest-profile b --preflight-only
+  xacct sync s3://src s3://dst --profile ops --role-arn arn:aws:iam::111111111111:role/copy --external-id 5f1c`,
 		Args: argsBetween(2, 2),
 		RunE: a.runE(func(ctx context.Context, args []string) error {
 			if o.sizeOnly && o.exact {
 				return usageError{errors.New("--size-only and --exact cannot be used together")}
+			}
+			if o.preflightOnly && o.noPreflight {
+				return usageError{errors.New("--preflight-only and --no-preflight cannot be used together")}
 			}
 			src, err := parseLocation("source", args[0])
 			if err != nil {
@@ -62,11 +80,11 @@ the last matching rule, in command-line order, decides.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := a.config(ctx, o.concurrency)
+			s, err := a.sides(ctx, o.ids, o.concurrency)
 			if err != nil {
 				return err
 			}
-			return runSync(ctx, cfg, src, dst, o, a.streams, a.logger())
+			return runSync(ctx, s, src, dst, o, a.streams, a.logger())
 		}),
 	}
 	f := cmd.Flags()
@@ -80,6 +98,10 @@ the last matching rule, in command-line order, decides.`,
 	f.IntVar(&o.maxDelete, "max-delete", o.maxDelete, "refuse every delete when more than `N` objects would be deleted; -1 for no cap")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout instead of one line per object")
 	f.BoolVar(&o.noProgress, "no-progress", false, "do not show a progress bar")
+	f.BoolVar(&o.preflightOnly, "preflight-only", false, "check the permissions the sync needs, print what is missing and how to grant it, copy nothing")
+	f.BoolVar(&o.noPreflight, "no-preflight", false, "skip the permission check before copying")
+	o.ids.register(f)
+	o.transfer.register(f)
 	return cmd
 }
 
@@ -127,9 +149,10 @@ func parseLocation(role, s string) (xacct.Location, error) {
 	return loc, fmt.Errorf("%s: %w", role, err)
 }
 
-// runSync syncs src to dst and reports on out: per-object lines, a
-// progress bar, or JSON, as o asks.
-func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syncOptions, out streams, log *slog.Logger) error {
+// runSync syncs src to dst, reading with s.src and writing with s.dst,
+// and reports on out: per-object lines, a progress bar, or JSON, as o
+// asks. With o.preflightOnly it only checks permissions.
+func runSync(ctx context.Context, s sides, src, dst xacct.Location, o syncOptions, out streams, log *slog.Logger) error {
 	compare := xacct.CompareSizeAndTime
 	switch {
 	case o.sizeOnly:
@@ -137,17 +160,25 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 	case o.exact:
 		compare = xacct.CompareETag
 	}
-	copier, err := xacct.NewCopierFromConfig(cfg,
+	transfer, err := o.transfer.options()
+	if err != nil {
+		return err
+	}
+	copier, err := newCopier(s, append(transfer,
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithCompare(compare),
 		xacct.WithFilters(o.filters...),
 		xacct.WithDelete(o.delete),
 		xacct.WithMaxDelete(o.maxDelete),
 		xacct.WithDryRun(o.dryRun),
+		xacct.WithPreflight(!o.noPreflight),
 		xacct.WithLogger(log),
-	)
+	)...)
 	if err != nil {
 		return err
+	}
+	if o.preflightOnly {
+		return runPreflight(ctx, copier, src, dst, out.out)
 	}
 	p := newSyncPrinter(out, o.json, out.tty && !o.noProgress && !o.json)
 	report, err := copier.Sync(ctx, src, dst, xacct.WithProgress(p))
@@ -156,11 +187,12 @@ func runSync(ctx context.Context, cfg aws.Config, src, dst xacct.Location, o syn
 		return err
 	}
 	if o.json {
-		enc := json.NewEncoder(out.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(newJSONReport(report)); err != nil {
+		if err := writeJSON(out.out, newJSONReport(report)); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
+	} else if rep := report.Preflight; rep != nil && len(rep.Findings) > 0 {
+		printFindings(out.err, rep)
+		return preflightFailed(rep)
 	} else {
 		for _, w := range report.Warnings {
 			fmt.Fprintln(out.err, "warning: "+errorText(w))
@@ -181,6 +213,9 @@ func summaryLine(r *xacct.SyncReport) string {
 		s += fmt.Sprintf(", warned %d", r.Warned)
 	}
 	s += " in " + r.Duration.Round(time.Millisecond).String()
+	if r.Mode != xacct.ModeAuto { // decided unless the sync failed early
+		s += " (mode: " + r.Mode.String() + ")"
+	}
 	if r.DryRun {
 		s = "(dryrun) " + s
 	}

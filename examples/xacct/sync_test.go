@@ -27,7 +27,7 @@ func TestSyncCopiesAndPrintsActions(t *testing.T) {
 		"copy: s3://src-bucket/dir/b.bin to s3://dst-bucket/dir/b.bin",
 		"copy: s3://src-bucket/empty to s3://dst-bucket/empty",
 	}, r.sortedLines())
-	assert.Regexp(t, `^copied 3 \(15 Bytes\), skipped 0, deleted 0, failed 0 in \S+\n$`, r.stderr)
+	assert.Regexp(t, `^copied 3 \(15 Bytes\), skipped 0, deleted 0, failed 0 in \S+ \(mode: server-side\)\n$`, r.stderr)
 	assert.Equal(t, []string{"a.txt", "dir/b.bin", "empty", "stale"}, e.keys(t, "dst-bucket"))
 
 	// Nothing changed: skips print nothing.

@@ -13,19 +13,30 @@ import (
 
 func (a *app) whoamiCommand() *cobra.Command {
 	var asJSON bool
+	var ids identityFlags
 	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the account, ARN and user id behind the current credentials",
-		Args:  argsBetween(0, 0),
+		Long: `Whoami asks STS who the credentials belong to. With --source-profile,
+--dest-profile or a role flag, it shows the identity of each side of a copy,
+as sync would use them.`,
+		Example: `  xacct whoami --profile ops
+  xacct whoami --profile ops --role-arn arn:aws:iam::111111111111:role/xacct-copy --external-id 5f1c
+  xacct whoami --source-profile a --dest-profile b --json`,
+		Args: argsBetween(0, 0),
 		RunE: a.runE(func(ctx context.Context, _ []string) error {
-			cfg, err := a.config(ctx, 0)
+			s, err := a.sides(ctx, ids, 0)
 			if err != nil {
 				return err
 			}
-			return runWhoAmI(ctx, newSTS(cfg), asJSON, a.out)
+			if !ids.split() {
+				return runWhoAmI(ctx, newSTS(s.src), asJSON, a.out)
+			}
+			return runWhoAmIBoth(ctx, newSTS(s.src), newSTS(s.dst), asJSON, a.out)
 		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the identity as JSON")
+	ids.register(cmd.Flags())
 	return cmd
 }
 
@@ -36,10 +47,42 @@ func runWhoAmI(ctx context.Context, client xacct.GetCallerIdentityAPI, asJSON bo
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(id)
+		return writeJSON(w, id)
 	}
-	_, err = fmt.Fprintf(w, "Account: %s\nARN:     %s\nUserId:  %s\n", id.Account, id.ARN, id.UserID)
+	_, err = fmt.Fprint(w, identityText(id, ""))
 	return err
+}
+
+// runWhoAmIBoth prints the identities of the source and destination
+// sides on w.
+func runWhoAmIBoth(ctx context.Context, src, dst xacct.GetCallerIdentityAPI, asJSON bool, w io.Writer) error {
+	srcID, err := xacct.WhoAmI(ctx, src)
+	if err != nil {
+		return fmt.Errorf("source: %w", err)
+	}
+	dstID, err := xacct.WhoAmI(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	if asJSON {
+		return writeJSON(w, struct {
+			Source      xacct.Identity `json:"source"`
+			Destination xacct.Identity `json:"destination"`
+		}{srcID, dstID})
+	}
+	_, err = fmt.Fprint(w, "Source:\n"+identityText(srcID, "  ")+"Destination:\n"+identityText(dstID, "  "))
+	return err
+}
+
+// identityText renders an identity on three lines, each starting with
+// indent.
+func identityText(id xacct.Identity, indent string) string {
+	return fmt.Sprintf("%sAccount: %s\n%sARN:     %s\n%sUserId:  %s\n", indent, id.Account, indent, id.ARN, indent, id.UserID)
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

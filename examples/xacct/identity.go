@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/spf13/pflag"
+
+	"github.com/xacct/xacct"
+)
+
+// identityFlags pick the credentials of each side of a copy: a profile per
+// side (default --profile) and a role to assume on top of it.
+type identityFlags struct {
+	sourceProfile, destProfile          string
+	roleARN, sourceRoleARN, destRoleARN string
+	externalID                          string
+}
+
+// register adds the identity flags to fs.
+func (f *identityFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.sourceProfile, "source-profile", "", "read the source with profile `NAME` (default: --profile)")
+	fs.StringVar(&f.destProfile, "dest-profile", "", "write the destination with profile `NAME` (default: --profile)")
+	fs.StringVar(&f.roleARN, "role-arn", "", "assume role `ARN` on both sides, with the profile's credentials")
+	fs.StringVar(&f.sourceRoleARN, "source-role-arn", "", "assume role `ARN` for the source (overrides --role-arn)")
+	fs.StringVar(&f.destRoleARN, "dest-role-arn", "", "assume role `ARN` for the destination (overrides --role-arn)")
+	fs.StringVar(&f.externalID, "external-id", "", "send `ID` as the ExternalId of every role assumed")
+}
+
+// split reports whether any flag sets one side apart from the plain
+// --profile, which is when whoami shows both sides.
+func (f identityFlags) split() bool {
+	return f.sourceProfile != "" || f.destProfile != "" || f.roleARN != "" || f.sourceRoleARN != "" || f.destRoleARN != ""
+}
+
+// validate checks the flags before any request: role ARNs must parse, and
+// an external ID needs a role.
+func (f identityFlags) validate() error {
+	for _, r := range []struct{ flag, arn string }{
+		{"--role-arn", f.roleARN}, {"--source-role-arn", f.sourceRoleARN}, {"--dest-role-arn", f.destRoleARN},
+	} {
+		if r.arn == "" {
+			continue
+		}
+		if _, err := xacct.ParseRoleARN(r.arn); err != nil {
+			return usageError{fmt.Errorf("%s: %w", r.flag, err)}
+		}
+	}
+	if f.externalID != "" && f.roleARN == "" && f.sourceRoleARN == "" && f.destRoleARN == "" {
+		return usageError{errors.New("--external-id needs --role-arn, --source-role-arn or --dest-role-arn")}
+	}
+	return nil
+}
+
+// side is the profile and role of one side.
+type side struct{ profile, role string }
+
+func (f identityFlags) source(profile string) side {
+	return side{profile: first(f.sourceProfile, profile), role: first(f.sourceRoleARN, f.roleARN)}
+}
+
+func (f identityFlags) destination(profile string) side {
+	return side{profile: first(f.destProfile, profile), role: first(f.destRoleARN, f.roleARN)}
+}
+
+// first returns the first non-empty string.
+func first(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// sides holds the AWS configuration of each side of a copy. When both
+// sides resolve to the same profile and role, they share one
+// configuration, and so one credentials cache and one AssumeRole.
+type sides struct {
+	src, dst aws.Config
+	// same is set when one principal reads and writes.
+	same bool
+}
+
+// oneSide returns sides that both use cfg.
+func oneSide(cfg aws.Config) sides { return sides{src: cfg, dst: cfg, same: true} }
+
+// sides loads the configuration of both sides for a command running up to
+// conns requests at once.
+func (a *app) sides(ctx context.Context, f identityFlags, conns int) (sides, error) {
+	if err := f.validate(); err != nil {
+		return sides{}, err
+	}
+	srcSide, dstSide := f.source(a.flags.profile), f.destination(a.flags.profile)
+	src, err := a.sideConfig(ctx, srcSide, f.externalID, conns)
+	if err != nil {
+		return sides{}, fmt.Errorf("source: %w", err)
+	}
+	if srcSide == dstSide {
+		return oneSide(src), nil
+	}
+	dst, err := a.sideConfig(ctx, dstSide, f.externalID, conns)
+	if err != nil {
+		return sides{}, fmt.Errorf("destination: %w", err)
+	}
+	return sides{src: src, dst: dst}, nil
+}
+
+// sideConfig loads one side's profile and assumes its role, if any.
+func (a *app) sideConfig(ctx context.Context, s side, externalID string, conns int) (aws.Config, error) {
+	g := a.flags
+	g.profile = s.profile
+	cfg, err := a.configFor(ctx, g, conns)
+	if err != nil || s.role == "" {
+		return cfg, err
+	}
+	return assumeRole(cfg, s.role, externalID)
+}
+
+// assumeRole returns cfg acting as roleARN, assumed with cfg's
+// credentials and externalID, if any.
+func assumeRole(cfg aws.Config, roleARN, externalID string) (aws.Config, error) {
+	var opts []xacct.AssumeRoleOption
+	if externalID != "" {
+		opts = append(opts, xacct.WithExternalID(externalID))
+	}
+	out, err := xacct.AssumeRoleConfig(cfg, roleARN, opts...)
+	if err != nil {
+		return aws.Config{}, usageError{err}
+	}
+	return out, nil
+}
+
+// newCopier returns a Copier that reads with s.src and writes with s.dst,
+// naming both principals in preflight findings.
+func newCopier(s sides, opts ...xacct.CopierOption) (*xacct.Copier, error) {
+	srcS3, srcSTS := newS3(s.src), newSTS(s.src)
+	base := []xacct.CopierOption{xacct.WithIdentityClients(srcSTS, srcSTS)}
+	if !s.same {
+		base = []xacct.CopierOption{
+			xacct.WithDestinationClient(newS3(s.dst)),
+			xacct.WithIdentityClients(srcSTS, newSTS(s.dst)),
+		}
+	}
+	return xacct.NewCopier(srcS3, append(base, opts...)...)
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/spf13/pflag"
+
+	"github.com/xacct/xacct"
+)
+
+// transferFlags are the flags that decide how each object is written, as
+// aws s3 cp and sync name them.
+type transferFlags struct {
+	storageClass string
+	sse          string
+	kmsKeyID     string
+	copyProps    string
+	threshold    sizeFlag
+	partSize     sizeFlag
+	requestPayer string
+}
+
+// copyPropsNames maps --copy-props values to the library's settings.
+var copyPropsNames = map[string]xacct.CopyProps{
+	xacct.CopyPropsNone.String():              xacct.CopyPropsNone,
+	xacct.CopyPropsMetadataDirective.String(): xacct.CopyPropsMetadataDirective,
+	xacct.CopyPropsDefault.String():           xacct.CopyPropsDefault,
+	xacct.CopyPropsAll.String():               xacct.CopyPropsAll,
+}
+
+// newTransferFlags returns the flags with their defaults.
+func newTransferFlags() transferFlags {
+	return transferFlags{
+		copyProps: xacct.CopyPropsDefault.String(),
+		threshold: sizeFlag{n: xacct.DefaultMultipartThreshold, raw: "8MiB"},
+		partSize:  sizeFlag{n: xacct.DefaultPartSize, raw: "8MiB"},
+	}
+}
+
+// register adds the flags to fs.
+func (t *transferFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&t.storageClass, "storage-class", "", "write copies in storage class `CLASS`, such as STANDARD_IA or GLACIER_IR (default: the source's)")
+	fs.StringVar(&t.sse, "sse", "", "encrypt copies with `ALG`: AES256, aws:kms or aws:kms:dsse; --sse alone means AES256 (default: the bucket's default)")
+	fs.Lookup("sse").NoOptDefVal = string(types.ServerSideEncryptionAes256)
+	fs.StringVar(&t.kmsKeyID, "sse-kms-key-id", "", "encrypt copies with KMS key `KEY` (id, ARN or alias ARN); implies --sse aws:kms")
+	fs.StringVar(&t.copyProps, "copy-props", t.copyProps, "properties copies keep: none, metadata-directive (metadata and content headers), default (also tags) or all")
+	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024)")
+	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
+	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets: `requester` (--request-payer alone says the same)")
+	fs.Lookup("request-payer").NoOptDefVal = "requester"
+}
+
+// options turns the flags into Copier options. The library checks the
+// values; a bad one is a usage error naming the value and the rule.
+func (t transferFlags) options() ([]xacct.CopierOption, error) {
+	props, ok := copyPropsNames[t.copyProps]
+	if !ok {
+		return nil, usageError{fmt.Errorf("--copy-props %q: must be none, metadata-directive, default or all", t.copyProps)}
+	}
+	if t.requestPayer != "" && t.requestPayer != "requester" {
+		return nil, usageError{fmt.Errorf("--request-payer %q: the only value is requester", t.requestPayer)}
+	}
+	return []xacct.CopierOption{
+		xacct.WithCopyProps(props),
+		xacct.WithStorageClass(types.StorageClass(strings.ToUpper(t.storageClass))),
+		xacct.WithSSE(types.ServerSideEncryption(t.sse)),
+		xacct.WithSSEKMSKeyID(t.kmsKeyID),
+		xacct.WithMultipartThreshold(t.threshold.n),
+		xacct.WithPartSize(t.partSize.n),
+		xacct.WithRequestPayer(t.requestPayer != ""),
+	}, nil
+}
