@@ -23,8 +23,8 @@ const (
 )
 
 // copyInParts decides between one CopyObject and a multipart copy.
-// Objects from the multipart threshold on are copied in parts, and those
-// above MaxCopyObjectSize always. Under CompareETag the ETag must survive
+// Objects from the multipart copy threshold on are copied in parts, and
+// those above MaxCopyObjectSize always. Under CompareETag the ETag must survive
 // the copy, so the source's layout decides instead: an object written in
 // parts is copied with the same parts, one written whole is copied whole.
 func (r *syncRun) copyInParts(obj Object) bool {
@@ -36,7 +36,7 @@ func (r *syncRun) copyInParts(obj Object) bool {
 	case r.o.compare == CompareETag:
 		return etagParts(obj.ETag) > 0
 	}
-	return obj.Size >= r.o.threshold
+	return obj.Size >= r.o.copyThreshold
 }
 
 // copyObject runs a CopyObject prepared by copyServerSide: it adds the

@@ -29,10 +29,14 @@ const (
 	MaxPartSize = 5 << 30
 	// MaxParts is the most parts one multipart upload may have.
 	MaxParts = 10000
-	// DefaultMultipartThreshold is the size from which objects are
-	// written with a multipart upload or copied in parts, in bytes
-	// (8 MiB), as aws-cli's multipart_threshold.
+	// DefaultMultipartThreshold is the size from which streamed objects
+	// are written with a multipart upload, in bytes (8 MiB), as aws-cli's
+	// multipart_threshold.
 	DefaultMultipartThreshold = 8 << 20
+	// DefaultMultipartCopyThreshold is the size from which server-side
+	// copies use UploadPartCopy: MaxCopyObjectSize (5 GiB), the largest
+	// object one CopyObject can copy.
+	DefaultMultipartCopyThreshold = MaxCopyObjectSize
 	// MaxPutObjectSize is the largest object one PutObject writes, in
 	// bytes (5 GiB).
 	MaxPutObjectSize = 5 << 30
@@ -140,15 +144,17 @@ type copierOptions struct {
 	logger      *slog.Logger
 	progress    ProgressListener
 
-	mode       TransferMode
-	partSize   int64
-	threshold  int64
-	srcAccount string
-	dstAccount string
-	preflight  bool
-	acl        types.ObjectCannedACL
-	srcSTS     GetCallerIdentityAPI
-	dstSTS     GetCallerIdentityAPI
+	mode      TransferMode
+	partSize  int64
+	threshold int64
+	// copyThreshold is where server-side copies switch to UploadPartCopy.
+	copyThreshold int64
+	srcAccount    string
+	dstAccount    string
+	preflight     bool
+	acl           types.ObjectCannedACL
+	srcSTS        GetCallerIdentityAPI
+	dstSTS        GetCallerIdentityAPI
 
 	// object holds the per-object write and check options
 	// (copier_props.go).
@@ -163,6 +169,8 @@ func defaultCopierOptions() copierOptions {
 		partSize:    DefaultPartSize,
 		threshold:   DefaultMultipartThreshold,
 		preflight:   true,
+
+		copyThreshold: DefaultMultipartCopyThreshold,
 	}
 }
 
@@ -249,15 +257,26 @@ func WithPartSize(n int64) CopierOption {
 }
 
 // WithMultipartThreshold sets the size, in bytes, from which a streamed
-// object is written with a multipart upload instead of one PutObject,
-// from 1 to MaxPutObjectSize. Empty objects always take one PutObject.
-// Server-side, objects from the threshold on are copied in parts
-// (UploadPartCopy) instead of with one CopyObject, and objects above
-// MaxCopyObjectSize always are; under CompareETag the source's layout
-// decides instead, so that ETags stay comparable. Default
-// DefaultMultipartThreshold.
+// object is written with a multipart upload instead of one PutObject, and
+// a server-side copy uses UploadPartCopy instead of one CopyObject, from 1
+// to MaxPutObjectSize: aws-cli's multipart_threshold. Empty objects always
+// take one request. Default DefaultMultipartThreshold for streaming and
+// DefaultMultipartCopyThreshold for server-side copies; see
+// WithMultipartCopyThreshold to set the latter alone.
 func WithMultipartThreshold(n int64) CopierOption {
-	return func(o *copierOptions) { o.threshold = n }
+	return func(o *copierOptions) { o.threshold, o.copyThreshold = n, n }
+}
+
+// WithMultipartCopyThreshold sets only the server-side threshold, in
+// bytes, from 1 to MaxCopyObjectSize: objects from it on are copied with
+// UploadPartCopy in parallel parts, smaller ones with one CopyObject.
+// Objects above MaxCopyObjectSize are always copied in parts, and under
+// CompareETag the source's layout decides, so that ETags stay comparable.
+// Default DefaultMultipartCopyThreshold (5 GiB): one CopyObject moves no
+// bytes through the client and is the cheapest request for anything S3
+// allows it for, as rclone's copy cutoff also judges.
+func WithMultipartCopyThreshold(n int64) CopierOption {
+	return func(o *copierOptions) { o.copyThreshold = n }
 }
 
 // WithSourceAccount declares the 12-digit account that owns the source
@@ -334,6 +353,9 @@ func (o *copierOptions) validate() error {
 	}
 	if o.threshold < 1 || o.threshold > MaxPutObjectSize {
 		return bad("multipart threshold", o.threshold, fmt.Sprintf("must be between 1 and %d (5 GiB) bytes", MaxPutObjectSize))
+	}
+	if o.copyThreshold < 1 || o.copyThreshold > MaxCopyObjectSize {
+		return bad("multipart copy threshold", o.copyThreshold, fmt.Sprintf("must be between 1 and %d (5 GiB) bytes", int64(MaxCopyObjectSize)))
 	}
 	for _, a := range []struct{ field, id string }{{"source account", o.srcAccount}, {"destination account", o.dstAccount}} {
 		if a.id == "" {
