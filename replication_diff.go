@@ -203,6 +203,7 @@ func normalizeRule(r types.ReplicationRule) map[string]string {
 			m["DeleteMarkerReplication"] = string(r.DeleteMarkerReplication.Status)
 		}
 	} else {
+		//lint:ignore SA1019 a V1 rule is read to normalise it
 		prefix = aws.ToString(r.Prefix)
 		m["DeleteMarkerReplication"] = "Enabled"
 	}

@@ -330,6 +330,7 @@ func newConfigDoc(cfg *types.ReplicationConfiguration) *configDoc {
 		return aws.ToInt32(v.Minutes)
 	}
 	for _, r := range cfg.Rules {
+		//lint:ignore SA1019 a live V1 rule is printed as it is
 		d := ruleDoc{ID: aws.ToString(r.ID), Priority: r.Priority, Prefix: r.Prefix, Status: string(r.Status)}
 		if f := r.Filter; f != nil {
 			d.Filter = &struct {

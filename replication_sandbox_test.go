@@ -407,6 +407,7 @@ func TestReplicationDiffNormalisesV1AndV2(t *testing.T) {
 	assert.Empty(t, drift)
 
 	// A V1 rule has no priority and replicates delete markers.
+	//lint:ignore SA1019 the test writes a V1 rule on purpose
 	put(types.ReplicationRule{ID: aws.String("all"), Prefix: aws.String(""), Status: types.ReplicationRuleStatusEnabled, Destination: dst})
 	drift, err = e.c.Diff(ctx, e.clients)
 	require.NoError(t, err)
