@@ -430,3 +430,52 @@ func TestReplicationDiffNormalisesV1AndV2(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, drift)
 }
+
+func TestReplicationOfCopiesAndMultipartUploads(t *testing.T) {
+	e := newReplEnv(t, baseReplicationSpec())
+	ctx := t.Context()
+	e.applyAll(t)
+	src := aws.String(e.spec.Source.Bucket)
+	e.put(t, "orig.txt", "original", nil)
+	_, err := e.srcS3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: src, Key: aws.String("copy.txt"), CopySource: aws.String(e.spec.Source.Bucket + "/orig.txt")})
+	require.NoError(t, err)
+	up, err := e.srcS3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: src, Key: aws.String("big.bin")})
+	require.NoError(t, err)
+	part, err := e.srcS3.UploadPart(ctx, &s3.UploadPartInput{Bucket: src, Key: aws.String("big.bin"), UploadId: up.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("only part")})
+	require.NoError(t, err)
+	_, err = e.srcS3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: src, Key: aws.String("big.bin"), UploadId: up.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{ETag: part.ETag, PartNumber: aws.Int32(1)}}}})
+	require.NoError(t, err)
+	st, err := e.c.WaitReplicated(ctx, e.srcS3, xacct.StatusQuery{}, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, map[xacct.ReplicationState]int{xacct.ReplicationCompleted: 3}, st.Counts)
+	list, err := e.dstS3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(e.spec.Destination.Bucket)})
+	require.NoError(t, err)
+	etags := map[string]string{}
+	for _, o := range list.Contents {
+		etags[aws.ToString(o.Key)] = aws.ToString(o.ETag)
+	}
+	require.Len(t, etags, 3)
+	assert.True(t, strings.HasSuffix(etags["big.bin"], `-1"`), "the replica keeps the multipart ETag: %s", etags["big.bin"])
+}
+
+func TestReplicationApplyWithoutDestinationClient(t *testing.T) {
+	e := newReplEnv(t, baseReplicationSpec())
+	_, err := e.dstS3.PutBucketVersioning(t.Context(), &s3.PutBucketVersioningInput{Bucket: aws.String(e.spec.Destination.Bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	require.NoError(t, err)
+	rep, err := e.c.Apply(t.Context(), xacct.ReplicationClients{SourceS3: e.srcS3, SourceIAM: e.iamA})
+	require.NoError(t, err)
+	var skipped []xacct.ReplicationStepKind
+	for _, r := range rep.Results {
+		if r.Skipped {
+			skipped = append(skipped, r.Step.Kind)
+		}
+	}
+	assert.Equal(t, []xacct.ReplicationStepKind{xacct.StepVersioning, xacct.StepBucketPolicy}, skipped)
+	assert.Equal(t, 4, rep.Changed())
+	e.put(t, "x.txt", "x", nil)
+	e.wait(t)
+	assert.Equal(t, sandbox.ReplicationFailed, e.sb.ReplicationStatus(e.spec.Source.Bucket, "x.txt", ""), "without account B's bucket policy")
+	assert.Contains(t, e.sb.ReplicationFailure(e.spec.Source.Bucket, "x.txt", ""), "s3:ReplicateObject")
+}
