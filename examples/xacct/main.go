@@ -190,6 +190,12 @@ func errorText(err error) string {
 		if m := api.ErrorMessage(); m != "" {
 			short += ": " + m
 		}
+		// A refused AssumeRole hides inside the error of the request
+		// that needed credentials; the role is what to look at.
+		var assume *xacct.AssumeRoleError
+		if errors.As(op, &assume) {
+			short = "assume role " + assume.RoleARN + ": " + short
+		}
 		s = strings.Replace(s, op.Error(), short, 1)
 	}
 	// errors.Join and cobra's suggestions span lines.

@@ -194,6 +194,14 @@ func TestErrorText(t *testing.T) {
 		errorText(&xacct.ObjectError{Op: "copy", Bucket: "b", Key: "k", Err: op}))
 	assert.Equal(t, "a; b", errorText(errors.Join(errors.New("a"), errors.New("b"))))
 	assert.Empty(t, errorText(&exitError{code: 1}))
+
+	refused := &smithy.OperationError{ServiceID: "STS", OperationName: "GetCallerIdentity", Err: &xacct.AssumeRoleError{
+		RoleARN: "arn:aws:iam::111111111111:role/r",
+		Err: &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+			Err: &smithy.GenericAPIError{Code: "AccessDenied", Message: "not trusted"}},
+	}}
+	assert.Equal(t, "source: get caller identity: assume role arn:aws:iam::111111111111:role/r: AccessDenied: not trusted",
+		errorText(fmt.Errorf("source: get caller identity: %w", refused)))
 }
 
 func TestWhoAmI(t *testing.T) {
