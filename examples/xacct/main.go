@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -52,7 +53,7 @@ func newApp(stdout, stderr io.Writer) *app {
 // to the app's streams only, so tests run it in-process.
 func (a *app) execute(ctx context.Context, args []string) int {
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(joinOptionalValues(args))
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
@@ -65,6 +66,33 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.err, "xacct: "+msg)
 	}
 	return code
+}
+
+// optionalValues are the values of the flags that may also be given
+// alone (--sse means --sse AES256), as aws-cli allows. pflag never takes
+// the next argument as the value of such a flag, so one of these values
+// after it is joined to it first.
+var optionalValues = map[string][]string{
+	"--sse":           {"AES256", "aws:kms", "aws:kms:dsse"},
+	"--request-payer": {"requester"},
+}
+
+// joinOptionalValues rewrites "--sse aws:kms" as "--sse=aws:kms", up to
+// a "--" that ends the flags.
+func joinOptionalValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if values, ok := optionalValues[a]; ok && i+1 < len(args) && slices.Contains(values, args[i+1]) {
+			a += "=" + args[i+1]
+			i++
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // streams is where a command writes.
