@@ -98,14 +98,9 @@ func newLogger(w io.Writer, debug bool) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// config loads the AWS configuration for a command that runs up to conns
-// requests at once.
-func (a *app) config(ctx context.Context, conns int) (aws.Config, error) {
-	return a.configFor(ctx, a.flags, conns)
-}
-
-// configFor is config with g in place of the command line's flags, as
-// when one side of a copy uses its own profile.
+// configFor loads the AWS configuration for a command that runs up to
+// conns requests at once, from g: the command line's flags, with the
+// profile of one side of a copy.
 func (a *app) configFor(ctx context.Context, g globalFlags, conns int) (aws.Config, error) {
 	log := a.logger()
 	cfg, err := loadConfig(ctx, g, conns, log)

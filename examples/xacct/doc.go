@@ -8,10 +8,12 @@
 //
 // # Commands
 //
-//	xacct sync SRC DST [flags]      copy new and changed objects, server-side
+//	xacct sync SRC DST [flags]      copy new and changed objects, server-side or streamed
 //	xacct ls [s3://bucket[/prefix]] list buckets, or objects and prefixes
+//	xacct verify SRC DST            compare two locations, print every difference
 //	xacct whoami                    show the account and ARN of the credentials
-//	xacct demo                      run all of the above against an in-memory AWS
+//	xacct demo                      a cross-account copy in an in-memory AWS
+//	xacct sandbox                   serve that in-memory AWS for other tools
 //
 // Flags may follow the positional arguments, as with aws-cli:
 //
@@ -23,7 +25,28 @@
 // last matching rule in command-line order decides), --size-only or
 // --exact (compare ETags), --concurrency N (default 32), --max-delete N
 // (default -1, no cap), --json, --no-progress. A progress bar replaces the
-// per-object lines when stderr is a terminal.
+// per-object lines when stderr is a terminal. How objects are written:
+// --storage-class, --sse (alone: AES256), --sse-kms-key-id, --copy-props
+// none|metadata-directive|default|all, --multipart-threshold and
+// --part-size (8MB, 64MiB, 5GB…: units are powers of 1024, as in
+// aws-cli), --request-payer.
+//
+// # Two accounts
+//
+// sync, ls, verify and whoami take --source-profile and --dest-profile
+// (default --profile), --role-arn (both sides), --source-role-arn and
+// --dest-role-arn (one side), and --external-id for the roles assumed:
+//
+//	xacct sync s3://a-data s3://b-archive --profile ops \
+//	    --role-arn arn:aws:iam::111111111111:role/xacct-copy --external-id 5f1c
+//	xacct sync s3://a-data s3://b-archive --source-profile a --dest-profile b
+//
+// When one principal can read SRC and write DST, S3 copies server-side;
+// otherwise the bytes stream through xacct. Before copying, sync checks
+// every permission it needs; --preflight-only prints each missing one
+// with the policy statement that grants it and the policy it belongs in,
+// and --no-preflight skips the check. whoami shows both sides' identities
+// when side or role flags are given.
 //
 // # Configuration
 //
@@ -36,7 +59,8 @@
 // # Exit status
 //
 // 0 when everything was done; 1 when an object failed, access was denied,
-// a delete was refused (--max-delete, or a failed copy) or ls found
-// nothing; 2 for an invalid command line, location or option value.
+// the preflight found a missing permission, verify found a difference, a
+// delete was refused (--max-delete, or a failed copy) or ls found nothing;
+// 2 for an invalid command line, location, role ARN or option value.
 // Errors are printed on one line, prefixed "xacct: ".
 package main

@@ -48,7 +48,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.copyProps, "copy-props", t.copyProps, "properties copies keep: none, metadata-directive (metadata and content headers), default (also tags) or all")
 	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024)")
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
-	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets: `requester` (--request-payer alone says the same)")
+	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
 	fs.Lookup("request-payer").NoOptDefVal = "requester"
 }
 
