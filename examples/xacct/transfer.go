@@ -46,7 +46,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.Lookup("sse").NoOptDefVal = string(types.ServerSideEncryptionAes256)
 	fs.StringVar(&t.kmsKeyID, "sse-kms-key-id", "", "encrypt copies with KMS key `KEY` (id, ARN or alias ARN); implies --sse aws:kms")
 	fs.StringVar(&t.copyProps, "copy-props", t.copyProps, "properties copies keep: none, metadata-directive (metadata and content headers), default (also tags) or all")
-	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024)")
+	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024; default 8MiB when streaming, 5GiB server-side)")
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
 	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
 	fs.Lookup("request-payer").NoOptDefVal = "requester"
@@ -62,13 +62,18 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 	if t.requestPayer != "" && t.requestPayer != "requester" {
 		return nil, usageError{fmt.Errorf("--request-payer %q: the only value is requester", t.requestPayer)}
 	}
-	return []xacct.CopierOption{
+	opts := []xacct.CopierOption{
 		xacct.WithCopyProps(props),
 		xacct.WithStorageClass(types.StorageClass(strings.ToUpper(t.storageClass))),
 		xacct.WithSSE(types.ServerSideEncryption(t.sse)),
 		xacct.WithSSEKMSKeyID(t.kmsKeyID),
-		xacct.WithMultipartThreshold(t.threshold.n),
 		xacct.WithPartSize(t.partSize.n),
 		xacct.WithRequestPayer(t.requestPayer != ""),
-	}, nil
+	}
+	// Unset, the library keeps its own defaults: 8 MiB for streamed
+	// uploads but one CopyObject up to 5 GiB for server-side copies.
+	if t.threshold.set {
+		opts = append(opts, xacct.WithMultipartThreshold(t.threshold.n))
+	}
+	return opts, nil
 }
