@@ -20,6 +20,14 @@ type transferFlags struct {
 	threshold    sizeFlag
 	partSize     sizeFlag
 	requestPayer string
+	mode         string
+}
+
+// transferModes maps --transfer-mode values to the library's modes.
+var transferModes = map[string]xacct.TransferMode{
+	xacct.ModeAuto.String():       xacct.ModeAuto,
+	xacct.ModeServerSide.String(): xacct.ModeServerSide,
+	xacct.ModeStream.String():     xacct.ModeStream,
 }
 
 // copyPropsNames maps --copy-props values to the library's settings.
@@ -34,7 +42,8 @@ var copyPropsNames = map[string]xacct.CopyProps{
 func newTransferFlags() transferFlags {
 	return transferFlags{
 		copyProps: xacct.CopyPropsDefault.String(),
-		threshold: sizeFlag{n: xacct.DefaultMultipartThreshold, raw: "8MiB"},
+		threshold: sizeFlag{n: xacct.DefaultMultipartThreshold},
+		mode:      xacct.ModeAuto.String(),
 		partSize:  sizeFlag{n: xacct.DefaultPartSize, raw: "8MiB"},
 	}
 }
@@ -50,6 +59,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
 	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
 	fs.Lookup("request-payer").NoOptDefVal = "requester"
+	fs.StringVar(&t.mode, "transfer-mode", t.mode, "auto (server-side when the destination identity can read the source, else stream), server-side or stream")
 }
 
 // options turns the flags into Copier options. The library checks the
@@ -62,7 +72,12 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 	if t.requestPayer != "" && t.requestPayer != "requester" {
 		return nil, usageError{fmt.Errorf("--request-payer %q: the only value is requester", t.requestPayer)}
 	}
+	mode, ok := transferModes[t.mode]
+	if !ok {
+		return nil, usageError{fmt.Errorf("--transfer-mode %q: must be auto, server-side or stream", t.mode)}
+	}
 	opts := []xacct.CopierOption{
+		xacct.WithTransferMode(mode),
 		xacct.WithCopyProps(props),
 		xacct.WithStorageClass(types.StorageClass(strings.ToUpper(t.storageClass))),
 		xacct.WithSSE(types.ServerSideEncryption(t.sse)),

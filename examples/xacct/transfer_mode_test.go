@@ -1,0 +1,23 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSyncTransferModeFlag(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "src-bucket", map[string]string{"a.txt": "hello", "dir/b.bin": "0123456789"})
+	e.bucket(t, "dst-bucket", nil)
+
+	r := e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--transfer-mode", "stream")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "(mode: stream)\n")
+	assert.Equal(t, []string{"a.txt", "dir/b.bin"}, e.keys(t, "dst-bucket"))
+
+	r = e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--transfer-mode", "fast")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `--transfer-mode "fast": must be auto, server-side or stream`)
+}
