@@ -132,7 +132,8 @@ from the usual AWS environment variables and shared config files.`,
 	root.SetOut(a.out)
 	root.SetErr(a.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.syncCommand(), a.lsCommand(), a.whoamiCommand(), a.verifyCommand(), a.demoCommand(), a.sandboxCommand())
+	root.AddCommand(a.syncCommand(), a.lsCommand(), a.whoamiCommand(), a.verifyCommand(), a.replicationCommand(), a.dataSyncCommand(),
+		a.demoCommand(), a.sandboxCommand())
 	return root
 }
 
@@ -196,7 +197,8 @@ func exitCode(err error, running bool) int {
 	case errors.As(err, &exit):
 		return exit.code
 	case !running, errors.As(err, &usage),
-		errors.Is(err, xacct.ErrInvalidLocation), errors.Is(err, xacct.ErrInvalidOption):
+		errors.Is(err, xacct.ErrInvalidLocation), errors.Is(err, xacct.ErrInvalidOption),
+		errors.Is(err, xacct.ErrInvalidReplication):
 		return exitUsage
 	}
 	return exitFailed
