@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/xacct/xacct"
@@ -25,8 +27,8 @@ func (a *app) demoCommand() *cobra.Command {
 		Long: `Demo starts an in-memory S3, STS and IAM with two accounts that enforce their
 policies, sets up a cross-account copy role with the library's policy
 builders, and runs whoami, ls and sync through it, then a sync between two
-identities that share no principal, and a preflight that finds a missing
-grant. It prints the command you would type for each step, as if the
+identities that share no principal, a preflight that finds a missing grant,
+S3 Replication set up by both accounts, and a DataSync task. It prints the command you would type for each step, as if the
 profiles of "xacct sandbox --aws-config" were configured. It needs no AWS
 account, network or environment, and ignores --profile, --region and
 --endpoint-url.`,
@@ -118,8 +120,8 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Locati
 
 	src := c.src
 	d.section("List the source through the role")
-	d.command("xacct ls s3://" + demoSource + " --recursive --human-readable --summarize --profile cross")
-	if err := runLs(ctx, newS3(role), &src, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
+	d.command("xacct ls s3://" + demoSource + " --recursive --human-readable --profile cross")
+	if err := runLs(ctx, newS3(role), &src, lsOptions{recursive: true, human: true}, w, tz); err != nil {
 		return err
 	}
 
@@ -159,7 +161,101 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Locati
 		return err
 	}
 	d.command(syncArgs)
-	return d.sync(ctx, oneSide(role), src, c.dst, syncOptions{delete: true})
+	if err := d.sync(ctx, oneSide(role), src, c.dst, syncOptions{delete: true}); err != nil {
+		return err
+	}
+	if err := d.replication(ctx, c); err != nil {
+		return err
+	}
+	return d.dataSync(ctx, c)
+}
+
+// demoReplica is the bucket of account B that replication fills.
+const demoReplica = "xacct-demo-replica"
+
+// replication sets up S3 Replication of A's reports/ into a new bucket
+// of B with the replication commands' code, as each account's root (the
+// profiles a and b of "xacct sandbox --aws-config").
+func (d demo) replication(ctx context.Context, c *crossAccount) error {
+	if err := c.sb.CreateBucket(ctx, c.rootB, demoReplica); err != nil {
+		return fmt.Errorf("create bucket %s: %w", demoReplica, err)
+	}
+	spec := xacct.ReplicationSpec{
+		Source:      xacct.ReplicationBucket{Bucket: demoSource, Account: sandbox.AccountA, Region: sandbox.Region},
+		Destination: xacct.ReplicationBucket{Bucket: demoReplica, Account: sandbox.AccountB, Region: sandbox.Region},
+		RoleName:    defaultReplicationRoleName,
+		Rules:       []xacct.ReplicationRule{{ID: "reports", Priority: 1, Filter: xacct.PrefixFilter("reports/")}},
+	}
+	r, err := xacct.NewReplicationConfigurator(spec, xacct.WithReplicationLogger(d.log))
+	if err != nil {
+		return err
+	}
+	cfgA, cfgB := c.sb.Config(c.rootA), c.sb.Config(c.rootB)
+	flags := fmt.Sprintf("--source s3://%s --source-account %s --dest s3://%s --dest-account %s --rule reports:reports/",
+		demoSource, sandbox.AccountA, demoReplica, sandbox.AccountB)
+
+	d.section("S3 Replication of A's reports/ into " + demoReplica + " in B: each account applies its part")
+	d.command("xacct replication plan " + flags + " --summary")
+	if err := runReplicationPlan(d.w, r, false, true); err != nil {
+		return err
+	}
+	d.command("xacct replication apply " + flags + " --source-profile a --dest-profile b")
+	if err := runReplicationApply(ctx, d.w, r, replicationClients(accounts{src: cfgA, dst: &cfgB})); err != nil {
+		return err
+	}
+	const key = "reports/2026/q3.csv"
+	body := "date,region,orders,revenue\n2026-07-01,eu-west-1,131,2874.50\n"
+	if err := c.put(ctx, c.rootA, demoSource, key, []byte(body)); err != nil {
+		return err
+	}
+	fmt.Fprintf(d.w, "A writes s3://%s/%s; the files from before stay NONE until a backfill.\n", demoSource, key)
+	d.command("xacct replication status " + flags + " --prefix reports/2026/ --wait 1m --source-profile a")
+	if err := runReplicationStatus(ctx, d.w, r, newS3(cfgA), xacct.StatusQuery{Prefix: "reports/2026/"}, time.Minute); err != nil {
+		return err
+	}
+	got, err := newS3(cfgB).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(demoReplica), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("B reads the replica: %w", err)
+	}
+	defer got.Body.Close()
+	replica, err := io.ReadAll(got.Body)
+	if err != nil {
+		return fmt.Errorf("B reads the replica: %w", err)
+	}
+	fmt.Fprintf(d.w, "B reads s3://%s/%s: %d bytes, the same as A's: %t\n", demoReplica, key, len(replica), string(replica) == body)
+	return nil
+}
+
+// dataSync sets up and runs a DataSync task from A's reports/2026/ to
+// B's destination bucket with the datasync run command's code.
+func (d demo) dataSync(ctx context.Context, c *crossAccount) error {
+	spec := xacct.DataSyncSpec{
+		Source:      xacct.DataSyncEndpoint{Bucket: demoSource, Account: sandbox.AccountA, Region: sandbox.Region, Subdirectory: "reports/2026"},
+		Destination: xacct.DataSyncEndpoint{Bucket: demoDestination, Account: sandbox.AccountB, Region: sandbox.Region, Subdirectory: "datasync"},
+	}
+	p, err := xacct.NewDataSyncPlan(spec)
+	if err != nil {
+		return err
+	}
+	cfgB := c.sb.Config(c.rootB)
+	// The sandbox moves an execution one phase per poll: no need to wait.
+	planner, err := newDataSyncPlanner(accounts{src: c.sb.Config(c.rootA), dst: &cfgB}, time.Millisecond, d.log)
+	if err != nil {
+		return err
+	}
+	d.section("DataSync from A's reports/2026/ to B: apply the task in A, then run it")
+	d.command(fmt.Sprintf("xacct datasync run --source s3://%s/reports/2026 --source-account %s --dest s3://%s/datasync --dest-account %s --source-profile a --dest-profile b",
+		demoSource, sandbox.AccountA, demoDestination, sandbox.AccountB))
+	res, err := runDataSyncApply(ctx, d.w, planner, p, true)
+	if err != nil {
+		return err
+	}
+	if err := runDataSync(ctx, streams{out: d.w, err: d.w}, planner, res.TaskARN, false); err != nil {
+		return err
+	}
+	dst := xacct.Location{Bucket: demoDestination, Prefix: "datasync/"}
+	d.command("xacct ls " + dst.String() + " --recursive --profile b")
+	return runLs(ctx, newS3(cfgB), &dst, lsOptions{recursive: true}, d.w, d.tz)
 }
 
 // twoIdentities syncs between a reader in A and a writer in B: neither can
