@@ -82,8 +82,7 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 		if out, retryErr = r.o.dst.CopyObject(ctx, in); retryErr != nil {
 			return err
 		}
-		r.warnings.add(&ObjectWarning{Kind: WarningTagsNotCopied, Bucket: from.Bucket, Key: from.Prefix, Err: err})
-		r.o.logger.LogAttrs(ctx, slog.LevelWarn, "copied without tags", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("error", err))
+		r.warnTags(ctx, from, err)
 	}
 	if o.noVerify {
 		return nil
@@ -217,20 +216,10 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 		ExpectedBucketOwner: optional(r.o.dstAccount),
 	}
 	props.create(in, o)
-	created, err := r.o.dst.CreateMultipartUpload(ctx, in)
-	if err != nil && in.Tagging != nil && isAccessDenied(err) {
-		// x-amz-tagging needs s3:PutObjectTagging on the destination.
-		tagErr, in.Tagging = err, nil
-		created, err = r.o.dst.CreateMultipartUpload(ctx, in)
-	}
+	uploadID, err := r.createUpload(ctx, from, in, tagErr)
 	if err != nil {
-		return fmt.Errorf("create multipart upload: %w", err)
+		return err
 	}
-	if tagErr != nil {
-		r.warnings.add(&ObjectWarning{Kind: WarningTagsNotCopied, Bucket: from.Bucket, Key: from.Prefix, Err: tagErr})
-		r.o.logger.LogAttrs(ctx, slog.LevelWarn, "copying without tags", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("error", tagErr))
-	}
-	uploadID := aws.ToString(created.UploadId)
 
 	done, err := r.copyParts(ctx, from, to, obj, uploadID, parts)
 	var out *s3.CompleteMultipartUploadOutput
@@ -261,6 +250,31 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 		return nil
 	}
 	return r.verifyCopy(ctx, from, to, obj, headFacts(h), completeFacts(out))
+}
+
+// createUpload starts the multipart upload in describes. When the
+// destination refuses the tags (x-amz-tagging needs s3:PutObjectTagging)
+// it starts it without them; that refusal, or tagErr (the tags could not
+// be read), becomes a WarningTagsNotCopied once the upload exists.
+func (r *syncRun) createUpload(ctx context.Context, from Location, in *s3.CreateMultipartUploadInput, tagErr error) (string, error) {
+	created, err := r.o.dst.CreateMultipartUpload(ctx, in)
+	if err != nil && in.Tagging != nil && isAccessDenied(err) {
+		tagErr, in.Tagging = err, nil
+		created, err = r.o.dst.CreateMultipartUpload(ctx, in)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create multipart upload: %w", err)
+	}
+	if tagErr != nil {
+		r.warnTags(ctx, from, tagErr)
+	}
+	return aws.ToString(created.UploadId), nil
+}
+
+// warnTags records that the object at from is copied without its tags.
+func (r *syncRun) warnTags(ctx context.Context, from Location, err error) {
+	r.warnings.add(&ObjectWarning{Kind: WarningTagsNotCopied, Bucket: from.Bucket, Key: from.Prefix, Err: err})
+	r.o.logger.LogAttrs(ctx, slog.LevelWarn, "copying without tags", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("error", err))
 }
 
 // copyParts runs UploadPartCopy for every part, WithPartConcurrency at a
@@ -316,7 +330,7 @@ func (r *syncRun) abort(ctx context.Context, to Location, uploadID string, cause
 		ExpectedBucketOwner: optional(r.o.dstAccount),
 		RequestPayer:        r.o.object.payer(),
 	})
-	r.o.logger.LogAttrs(ctx, slog.LevelDebug, "multipart copy aborted", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix),
+	r.o.logger.LogAttrs(ctx, slog.LevelDebug, "multipart upload aborted", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix),
 		slog.String("uploadId", uploadID), slog.Any("error", cause), slog.Any("abortError", mpErr.AbortErr))
 	return mpErr
 }
@@ -353,13 +367,5 @@ feed:
 
 func setFullChecksum(in *s3.CompleteMultipartUploadInput, c checksum) {
 	in.ChecksumType = types.ChecksumTypeFullObject
-	v := aws.String(c.value)
-	switch c.algorithm {
-	case types.ChecksumAlgorithmCrc64nvme:
-		in.ChecksumCRC64NVME = v
-	case types.ChecksumAlgorithmCrc32c:
-		in.ChecksumCRC32C = v
-	case types.ChecksumAlgorithmCrc32:
-		in.ChecksumCRC32 = v
-	}
+	in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, _, _ = c.fields()
 }

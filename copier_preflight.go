@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,10 +70,17 @@ type PreflightFinding struct {
 	Fixes []PolicyFix
 	// Hint says what to do when no policy statement fixes the finding.
 	Hint string
+	// Warning is true for a permission whose absence only costs a
+	// property of the copies, such as their tags; such findings are in
+	// PreflightReport.Warnings and do not stop a Sync.
+	Warning bool
 }
 
 func (f *PreflightFinding) Error() string {
 	msg := fmt.Sprintf("%s: %s on %s refused", f.Side, f.Action, f.Resource)
+	if f.Warning {
+		msg = "warning: " + msg
+	}
 	if f.Hint != "" {
 		msg += " (" + f.Hint + ")"
 	}
@@ -121,11 +129,18 @@ type PreflightReport struct {
 	// source is empty or could not be listed.
 	SampleKey string
 	Checks    []PreflightCheck
-	Findings  []*PreflightFinding
+	// Findings are the missing permissions that block a Sync.
+	Findings []*PreflightFinding
+	// Warnings are missing permissions a Sync can do without, at the cost
+	// of a property of the copies: without s3:GetObjectTagging on the
+	// source, objects are copied without their tags (see
+	// WarningTagsNotCopied).
+	Warnings []*PreflightFinding
 }
 
-// Err joins the findings into one error that matches ErrAccessDenied, or
-// returns nil when there are none.
+// Err joins the blocking findings into one error that matches
+// ErrAccessDenied, or returns nil when there are none; Warnings are left
+// out.
 func (r *PreflightReport) Err() error {
 	errs := make([]error, len(r.Findings))
 	for i, f := range r.Findings {
@@ -140,6 +155,10 @@ func (r *PreflightReport) Err() error {
 // grant it. It probes: the callers' identities (WithIdentityClients);
 // source s3:ListBucket (a one-key listing) and s3:GetObject (a one-byte
 // ranged read of that key, which also needs kms:Decrypt for SSE-KMS);
+// when tags are copied (CopyPropsDefault, CopyPropsAll), s3:GetObjectTagging
+// on that key by the principal that will read the tags (the source client
+// when streaming, the destination client for server-side copies), a
+// warning when refused;
 // destination s3:ListBucket; the destination bucket's object ownership
 // and so the ACL copies will send; destination s3:PutObject and
 // s3:AbortMultipartUpload, with a multipart upload created under dst's
@@ -179,15 +198,19 @@ type preflight struct {
 func (c *Copier) preflight(ctx context.Context, o copierOptions, src, dst Location) (*PreflightReport, error) {
 	p := &preflight{c: c, o: o, src: src, dst: dst, rep: &PreflightReport{Source: src, Destination: dst}}
 	err := p.run(ctx)
-	for _, f := range p.rep.Findings {
-		o.logger.LogAttrs(ctx, slog.LevelWarn, "preflight: permission missing", slog.String("side", string(f.Side)),
+	for _, f := range append(slices.Clone(p.rep.Findings), p.rep.Warnings...) {
+		msg := "preflight: permission missing"
+		if f.Warning {
+			msg = "preflight: permission missing, copies will lack a property"
+		}
+		o.logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("side", string(f.Side)),
 			slog.String("action", f.Action), slog.String("resource", f.Resource), slog.Any("error", f.Err))
 	}
 	if err != nil {
 		return p.rep, fmt.Errorf("preflight: %w", err)
 	}
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "preflight done", slog.String("mode", p.rep.Mode.String()),
-		slog.String("acl", string(p.rep.ACL)), slog.Int("findings", len(p.rep.Findings)))
+		slog.String("acl", string(p.rep.ACL)), slog.Int("findings", len(p.rep.Findings)), slog.Int("warnings", len(p.rep.Warnings)))
 	return p.rep, nil
 }
 
@@ -213,7 +236,32 @@ func (p *preflight) run(ctx context.Context) error {
 			return err
 		}
 	}
-	return p.chooseMode(ctx, sample)
+	if err := p.chooseMode(ctx, sample); err != nil {
+		return err
+	}
+	return p.checkTagging(ctx, sample)
+}
+
+// checkTagging reads the sample object's tags as copies will: with the
+// source client when streaming, with the destination client when
+// CopyObject and UploadPartCopy read them server-side. A refusal is a
+// warning: the objects are then copied without tags.
+func (p *preflight) checkTagging(ctx context.Context, sample *Object) error {
+	if !p.o.object.props.tags() {
+		return nil
+	}
+	side, client, caller, dead := SideSource, GetObjectTaggingAPI(p.c.src), p.rep.SourceIdentity, p.srcDead
+	if p.rep.Mode == ModeServerSide {
+		side, client, caller, dead = SideDestination, p.o.dst, p.rep.DestinationIdentity, p.dstDead
+	}
+	if sample == nil || dead {
+		p.skip(side, "s3:GetObjectTagging", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
+		return nil
+	}
+	res := ObjectARN(p.src.Bucket, sample.Key)
+	_, err := readTags(ctx, client, p.src.Bucket, sample.Key, p.o.srcAccount, &p.o.object)
+	_, hard := p.record(side, "s3:GetObjectTagging", res, err, p.sourceFixes(caller, sidSourceRead), true)
+	return hard
 }
 
 // whoami resolves one side's principal; a refused AssumeRole becomes a
@@ -252,8 +300,13 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 }
 
 // probe records the outcome of one check. A permission refusal becomes a
-// finding with the fixes fix returns; any other error is returned.
+// blocking finding with the fixes fix returns; any other error is returned.
 func (p *preflight) probe(side Side, action, resource string, err error, fix func() []PolicyFix) (allowed bool, hard error) {
+	return p.record(side, action, resource, err, fix, false)
+}
+
+// record is probe, with the refusal a warning when warning is true.
+func (p *preflight) record(side Side, action, resource string, err error, fix func() []PolicyFix, warning bool) (allowed bool, hard error) {
 	if err == nil {
 		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckAllowed})
 		return true, nil
@@ -269,7 +322,7 @@ func (p *preflight) probe(side Side, action, resource string, err error, fix fun
 	if !isAccessDenied(err) {
 		return false, fmt.Errorf("%s %s on %s: %w", side, action, resource, err)
 	}
-	f := &PreflightFinding{Side: side, Action: action, Resource: resource, Err: err}
+	f := &PreflightFinding{Side: side, Action: action, Resource: resource, Err: err, Warning: warning}
 	if fix != nil {
 		f.Fixes = fix()
 	}
@@ -281,7 +334,11 @@ func (p *preflight) probe(side Side, action, resource string, err error, fix fun
 	if owner != "" {
 		f.Hint = "or the bucket is not owned by the declared account " + owner
 	}
-	p.rep.Findings = append(p.rep.Findings, f)
+	if warning {
+		p.rep.Warnings = append(p.rep.Warnings, f)
+	} else {
+		p.rep.Findings = append(p.rep.Findings, f)
+	}
 	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: resource, Result: CheckDenied})
 	return false, nil
 }
@@ -324,6 +381,7 @@ func (p *preflight) checkSourceList(ctx context.Context) (*Object, error) {
 		Prefix:              optional(p.src.Prefix),
 		MaxKeys:             aws.Int32(1),
 		ExpectedBucketOwner: optional(p.o.srcAccount),
+		RequestPayer:        p.o.object.payer(),
 	})
 	if ok, err := p.probe(SideSource, "s3:ListBucket", BucketARN(p.src.Bucket), err, p.sourceFixes(p.rep.SourceIdentity, sidSourceList)); !ok {
 		return nil, err
@@ -339,11 +397,11 @@ func (p *preflight) checkSourceList(ctx context.Context) (*Object, error) {
 
 func (p *preflight) checkSourceRead(ctx context.Context, obj Object) error {
 	res := ObjectARN(p.src.Bucket, obj.Key)
-	err := readProbe(ctx, p.c.src, p.src.Bucket, obj, p.o.srcAccount)
+	err := readProbe(ctx, p.c.src, p.src.Bucket, obj, p.o.srcAccount, p.o.object.payer())
 	if err != nil && isAccessDenied(err) {
 		// Reading needs the object's KMS key as well; metadata does not.
 		// A readable head means the key is what is missing.
-		head, herr := headThrough(ctx, p.c.src, p.src.Bucket, obj.Key, p.o.srcAccount)
+		head, herr := headThrough(ctx, p.c.src, p.src.Bucket, obj.Key, p.o.srcAccount, p.o.object.payer())
 		if herr == nil && (head.ServerSideEncryption == types.ServerSideEncryptionAwsKms || head.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse) {
 			key := aws.ToString(head.SSEKMSKeyId)
 			p.rep.Findings = append(p.rep.Findings, &PreflightFinding{Side: SideSource, Action: "kms:Decrypt", Resource: key, Err: err,
@@ -358,8 +416,8 @@ func (p *preflight) checkSourceRead(ctx context.Context, obj Object) error {
 
 // readProbe reads the first byte of obj (all of it, when empty), which
 // needs s3:GetObject and, for SSE-KMS objects, kms:Decrypt on their key.
-func readProbe(ctx context.Context, c GetObjectAPI, bucket string, obj Object, owner string) error {
-	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.Key), ExpectedBucketOwner: optional(owner)}
+func readProbe(ctx context.Context, c GetObjectAPI, bucket string, obj Object, owner string, payer types.RequestPayer) error {
+	in := &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(obj.Key), ExpectedBucketOwner: optional(owner), RequestPayer: payer}
 	if obj.Size > 0 {
 		in.Range = aws.String("bytes=0-0")
 	}
@@ -376,6 +434,7 @@ func (p *preflight) checkDestination(ctx context.Context) error {
 		Prefix:              optional(p.dst.Prefix),
 		MaxKeys:             aws.Int32(1),
 		ExpectedBucketOwner: optional(p.o.dstAccount),
+		RequestPayer:        p.o.object.payer(),
 	})
 	if _, err := p.probe(SideDestination, "s3:ListBucket", BucketARN(p.dst.Bucket), err, p.destinationFixes(sidDestinationList)); err != nil || p.dstDead {
 		return err
@@ -410,6 +469,7 @@ func (p *preflight) checkWrite(ctx context.Context) error {
 			Key:                 aws.String(key),
 			ACL:                 acl,
 			ExpectedBucketOwner: optional(p.o.dstAccount),
+			RequestPayer:        p.o.object.payer(),
 		})
 	}
 	out, err := create(p.rep.ACL)
@@ -434,6 +494,7 @@ func (p *preflight) checkWrite(ctx context.Context) error {
 		Key:                 aws.String(key),
 		UploadId:            out.UploadId,
 		ExpectedBucketOwner: optional(p.o.dstAccount),
+		RequestPayer:        p.o.object.payer(),
 	})
 	allowed, err := p.probe(SideDestination, "s3:AbortMultipartUpload", res, err, p.destinationFixes(sidDestinationWrite))
 	if !allowed && err == nil {
@@ -466,7 +527,7 @@ func (p *preflight) chooseMode(ctx context.Context, sample *Object) error {
 	}
 	res := ObjectARN(p.src.Bucket, sample.Key)
 	// HeadObject needs the same s3:GetObject a CopyObject source does.
-	_, err := headThrough(ctx, p.o.dst, p.src.Bucket, sample.Key, p.o.srcAccount)
+	_, err := headThrough(ctx, p.o.dst, p.src.Bucket, sample.Key, p.o.srcAccount, p.o.object.payer())
 	if mode == ModeAuto {
 		if err == nil {
 			p.rep.Mode = ModeServerSide
@@ -493,8 +554,8 @@ func checkResult(err error) CheckResult {
 	return CheckDenied
 }
 
-func headThrough(ctx context.Context, c HeadObjectAPI, bucket, key, owner string) (*s3.HeadObjectOutput, error) {
-	return c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ExpectedBucketOwner: optional(owner)})
+func headThrough(ctx context.Context, c HeadObjectAPI, bucket, key, owner string, payer types.RequestPayer) (*s3.HeadObjectOutput, error) {
+	return c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ExpectedBucketOwner: optional(owner), RequestPayer: payer})
 }
 
 // readOwnership returns the bucket's object ownership setting: known is
@@ -610,13 +671,14 @@ func (r *syncRun) decide(ctx context.Context) error {
 	}
 	out, err := r.c.src.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
 		Bucket: aws.String(r.src.Bucket), Prefix: optional(r.src.Prefix), MaxKeys: aws.Int32(1), ExpectedBucketOwner: optional(r.o.srcAccount),
+		RequestPayer: r.o.object.payer(),
 	})
 	if err != nil {
 		return fmt.Errorf("list source: %w", err)
 	}
 	r.mode = ModeStream
 	if len(out.Contents) > 0 {
-		if _, err := headThrough(ctx, r.o.dst, r.src.Bucket, aws.ToString(out.Contents[0].Key), r.o.srcAccount); err == nil {
+		if _, err := headThrough(ctx, r.o.dst, r.src.Bucket, aws.ToString(out.Contents[0].Key), r.o.srcAccount, r.o.object.payer()); err == nil {
 			r.mode = ModeServerSide
 		}
 	}

@@ -190,7 +190,8 @@ func TestPreflightAllowedChangesNothing(t *testing.T) {
 			allowed = append(allowed, string(c.Side)+" "+c.Action)
 		}
 	}
-	assert.Equal(t, []string{"source s3:ListBucket", "source s3:GetObject", "destination s3:ListBucket", "destination s3:PutObject", "destination s3:AbortMultipartUpload"}, allowed)
+	assert.Equal(t, []string{"source s3:ListBucket", "source s3:GetObject", "destination s3:ListBucket", "destination s3:PutObject", "destination s3:AbortMultipartUpload", "source s3:GetObjectTagging"}, allowed)
+	assert.Empty(t, rep.Warnings)
 	assert.Empty(t, readAll(t, x.ownerB, xacct.Location{Bucket: x.dst.Bucket}))
 	assert.Empty(t, listUploads(t, x.ownerB, x.dst.Bucket))
 

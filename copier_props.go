@@ -343,6 +343,55 @@ func (p *objectProps) create(in *s3.CreateMultipartUploadInput, o *objectOptions
 	in.RequestPayer = o.payer()
 }
 
+// put fills a PutObject as create fills a CreateMultipartUpload. A
+// full-object checksum of the source goes with it as the expected value,
+// so S3 refuses bytes that differ from the source's; otherwise the SDK
+// computes the source's algorithm (CRC32 when the source has none).
+func (p *objectProps) put(in *s3.PutObjectInput, o *objectOptions) {
+	in.Metadata = p.metadata
+	in.ContentType, in.ContentEncoding = p.contentType, p.contentEncoding
+	in.ContentDisposition, in.ContentLanguage = p.contentDisposition, p.contentLanguage
+	in.CacheControl, in.Expires = p.cacheControl, p.expires
+	in.WebsiteRedirectLocation = p.websiteRedirect
+	in.StorageClass = p.storageClass
+	in.ObjectLockMode, in.ObjectLockRetainUntilDate, in.ObjectLockLegalHoldStatus = p.lockMode, p.lockRetainUntil, p.legalHold
+	switch c := p.checksum; {
+	case c.algorithm != "" && c.kind() == types.ChecksumTypeFullObject:
+		in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, in.ChecksumSHA1, in.ChecksumSHA256 = c.fields()
+	case c.algorithm != "":
+		in.ChecksumAlgorithm = c.algorithm
+	default:
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+	}
+	if p.tagging != "" {
+		in.Tagging = aws.String(p.tagging)
+	}
+	in.ServerSideEncryption = o.encryption()
+	if o.kmsKeyID != "" {
+		in.SSEKMSKeyId = aws.String(o.kmsKeyID)
+	}
+	in.RequestPayer = o.payer()
+}
+
+// headFromGet is the HeadObject response a whole-object GetObject
+// response contains, so that propsFromHead and headFacts serve streamed
+// copies too.
+func headFromGet(g *s3.GetObjectOutput) *s3.HeadObjectOutput {
+	return &s3.HeadObjectOutput{
+		ContentLength: g.ContentLength, ETag: g.ETag, Metadata: g.Metadata,
+		ContentType: g.ContentType, ContentEncoding: g.ContentEncoding,
+		ContentDisposition: g.ContentDisposition, ContentLanguage: g.ContentLanguage,
+		CacheControl: g.CacheControl, ExpiresString: g.ExpiresString,
+		WebsiteRedirectLocation: g.WebsiteRedirectLocation, StorageClass: g.StorageClass,
+		ObjectLockMode: g.ObjectLockMode, ObjectLockRetainUntilDate: g.ObjectLockRetainUntilDate,
+		ObjectLockLegalHoldStatus: g.ObjectLockLegalHoldStatus,
+		ServerSideEncryption:      g.ServerSideEncryption, SSECustomerAlgorithm: g.SSECustomerAlgorithm, SSEKMSKeyId: g.SSEKMSKeyId,
+		ChecksumType: g.ChecksumType, ChecksumCRC32: g.ChecksumCRC32, ChecksumCRC32C: g.ChecksumCRC32C,
+		ChecksumCRC64NVME: g.ChecksumCRC64NVME, ChecksumSHA1: g.ChecksumSHA1, ChecksumSHA256: g.ChecksumSHA256,
+		PartsCount: g.PartsCount, VersionId: g.VersionId,
+	}
+}
+
 // copyInput fills a CopyObject whose directives stay COPY (metadata and
 // tags travel with it) with what CopyObject does not carry by itself.
 func (p *objectProps) copyInput(in *s3.CopyObjectInput) {
@@ -403,6 +452,25 @@ func (c checksum) kind() types.ChecksumType {
 		return types.ChecksumTypeComposite
 	}
 	return types.ChecksumTypeFullObject
+}
+
+// fields returns c's value in the field of its algorithm, in the order
+// the SDK's inputs list them: CRC32, CRC32C, CRC64NVME, SHA1, SHA256.
+func (c checksum) fields() (crc32, crc32c, crc64, sha1, sha256 *string) {
+	v := aws.String(c.value)
+	switch c.algorithm {
+	case types.ChecksumAlgorithmCrc32:
+		crc32 = v
+	case types.ChecksumAlgorithmCrc32c:
+		crc32c = v
+	case types.ChecksumAlgorithmCrc64nvme:
+		crc64 = v
+	case types.ChecksumAlgorithmSha1:
+		sha1 = v
+	case types.ChecksumAlgorithmSha256:
+		sha256 = v
+	}
+	return crc32, crc32c, crc64, sha1, sha256
 }
 
 // comparable reports whether two checksums describe the bytes the same

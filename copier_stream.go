@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/bits"
-	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,7 +112,11 @@ func ifMatch(obj Object) *string {
 	return aws.String(`"` + obj.ETag + `"`)
 }
 
+// streamSingle copies an object below the multipart threshold with one
+// GetObject and one PutObject carrying the source's properties, then
+// verifies the copy.
 func (r *syncRun) streamSingle(ctx context.Context, from, to Location, obj Object) error {
+	o := &r.o.object
 	var buf []byte
 	if obj.Size > 0 {
 		b, err := r.bufs.get(ctx, obj.Size)
@@ -127,7 +130,9 @@ func (r *syncRun) streamSingle(ctx context.Context, from, to Location, obj Objec
 		Bucket:              aws.String(from.Bucket),
 		Key:                 aws.String(from.Prefix),
 		IfMatch:             ifMatch(obj),
+		ChecksumMode:        types.ChecksumModeEnabled,
 		ExpectedBucketOwner: optional(r.o.srcAccount),
+		RequestPayer:        o.payer(),
 	})
 	if err != nil {
 		return fmt.Errorf("get source: %w", err)
@@ -137,25 +142,51 @@ func (r *syncRun) streamSingle(ctx context.Context, from, to Location, obj Objec
 	if err != nil {
 		return fmt.Errorf("read source: %w", err)
 	}
-	in := &s3.PutObjectInput{
-		Bucket:              aws.String(to.Bucket),
-		Key:                 aws.String(to.Prefix),
-		Body:                bytes.NewReader(buf),
-		ContentLength:       aws.Int64(obj.Size),
-		ContentType:         got.ContentType,
-		ContentEncoding:     got.ContentEncoding,
-		ContentDisposition:  got.ContentDisposition,
-		ContentLanguage:     got.ContentLanguage,
-		CacheControl:        got.CacheControl,
-		Expires:             parseExpires(got.ExpiresString),
-		Metadata:            got.Metadata,
-		ACL:                 r.acl,
-		ExpectedBucketOwner: optional(r.o.dstAccount),
+	head := headFromGet(got)
+	props := propsFromHead(head, o)
+	tagErr := r.sourceTags(ctx, from, &props)
+	if tagErr != nil && !isAccessDenied(tagErr) {
+		return fmt.Errorf("get source tags: %w", tagErr)
 	}
-	if _, err := r.o.dst.PutObject(ctx, in); err != nil {
+	put := func() (*s3.PutObjectOutput, error) {
+		in := &s3.PutObjectInput{
+			Bucket:              aws.String(to.Bucket),
+			Key:                 aws.String(to.Prefix),
+			Body:                bytes.NewReader(buf),
+			ContentLength:       aws.Int64(obj.Size),
+			ACL:                 r.acl,
+			ExpectedBucketOwner: optional(r.o.dstAccount),
+		}
+		props.put(in, o)
+		return r.o.dst.PutObject(ctx, in)
+	}
+	out, err := put()
+	if err != nil && props.tagging != "" && isAccessDenied(err) {
+		// x-amz-tagging needs s3:PutObjectTagging on the destination.
+		tagErr, props.tagging = err, ""
+		out, err = put()
+	}
+	if err != nil {
 		return fmt.Errorf("put destination: %w", err)
 	}
-	return nil
+	if tagErr != nil {
+		r.warnTags(ctx, from, tagErr)
+	}
+	if o.noVerify {
+		return nil
+	}
+	return r.verifyCopy(ctx, from, to, obj, headFacts(head), putFacts(out))
+}
+
+// sourceTags reads the source's tags with the source client into p when
+// the options copy tags. An error means they could not be read.
+func (r *syncRun) sourceTags(ctx context.Context, from Location, p *objectProps) error {
+	if !r.o.object.props.tags() {
+		return nil
+	}
+	var err error
+	p.tagging, err = readTags(ctx, r.c.src, from.Bucket, from.Prefix, r.o.srcAccount, &r.o.object)
+	return err
 }
 
 // readExactly fills buf from body and fails when body holds fewer or
@@ -174,68 +205,80 @@ func readExactly(body io.Reader, buf []byte) error {
 	return nil
 }
 
+// streamMultipart copies an object from the multipart threshold on: a
+// HeadObject of the source for its properties, a multipart upload with
+// them whose parts are ranged reads of the source, then verification. A
+// whole-object checksum of the source is given at completion, so S3
+// checks the assembled bytes against it. On failure the upload is
+// aborted and the error is a *MultipartUploadError naming it.
 func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Object) error {
+	o := &r.o.object
 	head, err := r.c.src.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket:              aws.String(from.Bucket),
 		Key:                 aws.String(from.Prefix),
 		IfMatch:             ifMatch(obj),
+		ChecksumMode:        types.ChecksumModeEnabled,
 		ExpectedBucketOwner: optional(r.o.srcAccount),
+		RequestPayer:        o.payer(),
 	})
 	if err != nil {
 		return fmt.Errorf("head source: %w", err)
 	}
-	created, err := r.o.dst.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+	if etag := strings.Trim(aws.ToString(head.ETag), `"`); etag != "" {
+		// Pin every part read to what this HEAD described.
+		obj.ETag = etag
+	}
+	props := propsFromHead(head, o)
+	tagErr := r.sourceTags(ctx, from, &props)
+	if tagErr != nil && !isAccessDenied(tagErr) {
+		return fmt.Errorf("get source tags: %w", tagErr)
+	}
+	in := &s3.CreateMultipartUploadInput{
 		Bucket:              aws.String(to.Bucket),
 		Key:                 aws.String(to.Prefix),
-		ContentType:         head.ContentType,
-		ContentEncoding:     head.ContentEncoding,
-		ContentDisposition:  head.ContentDisposition,
-		ContentLanguage:     head.ContentLanguage,
-		CacheControl:        head.CacheControl,
-		Expires:             parseExpires(head.ExpiresString),
-		Metadata:            head.Metadata,
 		ACL:                 r.acl,
-		ChecksumAlgorithm:   types.ChecksumAlgorithmCrc32,
 		ExpectedBucketOwner: optional(r.o.dstAccount),
-	})
-	if err != nil {
-		return fmt.Errorf("create multipart upload: %w", err)
 	}
-	uploadID := aws.ToString(created.UploadId)
-	parts, err := r.uploadParts(ctx, from, to, obj, uploadID)
+	props.create(in, o)
+	if in.ChecksumAlgorithm == "" {
+		// Parts sent without a checksum could not be checked by S3.
+		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32
+	}
+	uploadID, err := r.createUpload(ctx, from, in, tagErr)
+	if err != nil {
+		return err
+	}
+	var out *s3.CompleteMultipartUploadOutput
+	parts, err := r.uploadParts(ctx, from, to, obj, uploadID, in.ChecksumAlgorithm)
 	if err == nil {
-		_, err = r.o.dst.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		cin := &s3.CompleteMultipartUploadInput{
 			Bucket:              aws.String(to.Bucket),
 			Key:                 aws.String(to.Prefix),
 			UploadId:            aws.String(uploadID),
 			MultipartUpload:     &types.CompletedMultipartUpload{Parts: parts},
 			ExpectedBucketOwner: optional(r.o.dstAccount),
-		})
-		if err != nil {
+			RequestPayer:        o.payer(),
+		}
+		if c := props.checksum; c.kind() == types.ChecksumTypeFullObject && in.ChecksumType == types.ChecksumTypeFullObject {
+			setFullChecksum(cin, c)
+		}
+		if out, err = r.o.dst.CompleteMultipartUpload(ctx, cin); err != nil {
 			err = fmt.Errorf("complete: %w", err)
 		}
 	}
-	if err == nil {
+	if err != nil {
+		return r.abort(ctx, to, uploadID, err)
+	}
+	if o.noVerify {
 		return nil
 	}
-	mpErr := &MultipartUploadError{Bucket: to.Bucket, Key: to.Prefix, UploadID: uploadID, Err: err}
-	abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-	defer cancel()
-	_, mpErr.AbortErr = r.o.dst.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
-		Bucket:              aws.String(to.Bucket),
-		Key:                 aws.String(to.Prefix),
-		UploadId:            aws.String(uploadID),
-		ExpectedBucketOwner: optional(r.o.dstAccount),
-	})
-	r.o.logger.LogAttrs(ctx, slog.LevelDebug, "multipart upload aborted", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix),
-		slog.String("uploadId", uploadID), slog.Any("error", err), slog.Any("abortError", mpErr.AbortErr))
-	return mpErr
+	return r.verifyCopy(ctx, from, to, obj, headFacts(head), completeFacts(out))
 }
 
 // uploadParts streams every part of obj, as many at once as the buffer
 // pool allows, and returns them in order for CompleteMultipartUpload.
 // The first failure cancels the parts still running.
-func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object, uploadID string) ([]types.CompletedPart, error) {
+func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object, uploadID string, alg types.ChecksumAlgorithm) ([]types.CompletedPart, error) {
 	partSize := partSizeFor(obj.Size, r.o.partSize)
 	n := (obj.Size + partSize - 1) / partSize
 	parts := make([]types.CompletedPart, n)
@@ -252,7 +295,7 @@ func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object
 		}
 		wg.Go(func() {
 			defer r.bufs.put(buf)
-			part, err := r.streamPart(ctx, from, to, obj, uploadID, int32(i+1), off, buf)
+			part, err := r.streamPart(ctx, from, to, obj, uploadID, alg, int32(i+1), off, buf)
 			if err != nil {
 				cancel(err)
 				return
@@ -267,13 +310,14 @@ func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object
 	return parts, nil
 }
 
-func (r *syncRun) streamPart(ctx context.Context, from, to Location, obj Object, uploadID string, number int32, off int64, buf []byte) (types.CompletedPart, error) {
+func (r *syncRun) streamPart(ctx context.Context, from, to Location, obj Object, uploadID string, alg types.ChecksumAlgorithm, number int32, off int64, buf []byte) (types.CompletedPart, error) {
 	got, err := r.c.src.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:              aws.String(from.Bucket),
 		Key:                 aws.String(from.Prefix),
 		Range:               aws.String("bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+int64(len(buf))-1, 10)),
 		IfMatch:             ifMatch(obj),
 		ExpectedBucketOwner: optional(r.o.srcAccount),
+		RequestPayer:        r.o.object.payer(),
 	})
 	if err != nil {
 		return types.CompletedPart{}, fmt.Errorf("get part %d: %w", number, err)
@@ -290,13 +334,22 @@ func (r *syncRun) streamPart(ctx context.Context, from, to Location, obj Object,
 		PartNumber:          aws.Int32(number),
 		Body:                bytes.NewReader(buf),
 		ContentLength:       aws.Int64(int64(len(buf))),
-		ChecksumAlgorithm:   types.ChecksumAlgorithmCrc32,
+		ChecksumAlgorithm:   alg,
 		ExpectedBucketOwner: optional(r.o.dstAccount),
+		RequestPayer:        r.o.object.payer(),
 	})
 	if err != nil {
 		return types.CompletedPart{}, fmt.Errorf("upload part %d: %w", number, err)
 	}
-	return types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(number), ChecksumCRC32: out.ChecksumCRC32}, nil
+	return types.CompletedPart{
+		ETag:              out.ETag,
+		PartNumber:        aws.Int32(number),
+		ChecksumCRC32:     out.ChecksumCRC32,
+		ChecksumCRC32C:    out.ChecksumCRC32C,
+		ChecksumCRC64NVME: out.ChecksumCRC64NVME,
+		ChecksumSHA1:      out.ChecksumSHA1,
+		ChecksumSHA256:    out.ChecksumSHA256,
+	}, nil
 }
 
 // optional returns nil for "", so unset options send no header.
@@ -305,18 +358,4 @@ func optional(s string) *string {
 		return nil
 	}
 	return aws.String(s)
-}
-
-// parseExpires reads an Expires header as S3 returned it. The SDK's parsed
-// Expires field is deprecated because services send values that are not
-// HTTP dates; those are dropped rather than failing the copy.
-func parseExpires(v *string) *time.Time {
-	if v == nil || *v == "" {
-		return nil
-	}
-	t, err := http.ParseTime(*v)
-	if err != nil {
-		return nil
-	}
-	return &t
 }

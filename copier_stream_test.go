@@ -239,6 +239,10 @@ func (m *memSource) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3
 	return &s3.HeadObjectOutput{ContentLength: aws.Int64(m.size), ContentType: aws.String("video/mp4")}, nil
 }
 
+func (m *memSource) GetObjectTagging(context.Context, *s3.GetObjectTaggingInput, ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error) {
+	return &s3.GetObjectTaggingOutput{}, nil
+}
+
 func (m *memSource) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	var from, to int64
 	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-%d", &from, &to); err != nil {
@@ -302,6 +306,12 @@ func (m *memSink) UploadPart(_ context.Context, in *s3.UploadPartInput, _ ...fun
 	m.sum += sum
 	m.mu.Unlock()
 	return &s3.UploadPartOutput{ETag: aws.String(`"p"`)}, nil
+}
+
+func (m *memSink) HeadObject(context.Context, *s3.HeadObjectInput, ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return &s3.HeadObjectOutput{ContentLength: aws.Int64(m.got)}, nil
 }
 
 func (m *memSink) CompleteMultipartUpload(context.Context, *s3.CompleteMultipartUploadInput, ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {

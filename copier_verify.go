@@ -84,6 +84,13 @@ func copyFacts(out *s3.CopyObjectOutput) objectFacts {
 	return f
 }
 
+func putFacts(out *s3.PutObjectOutput) objectFacts {
+	return objectFacts{
+		size: -1, etag: strings.Trim(aws.ToString(out.ETag), `"`), sse: out.ServerSideEncryption, sseKnown: true,
+		checksum: pickChecksum(out.ChecksumType, out.ChecksumCRC32, out.ChecksumCRC32C, out.ChecksumCRC64NVME, out.ChecksumSHA1, out.ChecksumSHA256),
+	}
+}
+
 func completeFacts(out *s3.CompleteMultipartUploadOutput) objectFacts {
 	return objectFacts{
 		size: -1, etag: strings.Trim(aws.ToString(out.ETag), `"`), sse: out.ServerSideEncryption, sseKnown: true,

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -17,19 +18,25 @@ func TestVerifyFindsEveryKindOfDifference(t *testing.T) {
 	body := pseudoRandom(11, 11*mib)
 	etag := e.putParts(t, e.src, "parts.bin", body, []int{5 * mib, 6 * mib}, nil)
 	e.putBytes(t, e.src, "whole.bin", pseudoRandom(12, 6*mib))
+	crc32 := func(in *s3.CreateMultipartUploadInput) { in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32 }
+	layout := pseudoRandom(13, 11*mib)
+	e.putParts(t, e.src, "layout.bin", layout, []int{5 * mib, 6 * mib}, crc32)
 	c := e.copier(t, xacct.WithMultipartThreshold(5*mib), xacct.WithPartSize(5*mib))
 	_, err := c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
 	require.NoError(t, err)
 	require.Equal(t, `"`+etag+`"`, aws.ToString(e.head(t, e.dst, "parts.bin").ETag))
 	e.put(t, e.dst, map[string]string{"content.txt": "abce", "size.txt": "longer", "only-dst.txt": "y"})
+	// The same bytes in another part layout: composite checksums of
+	// different part counts, nothing to compare but the size.
+	e.putParts(t, e.dst, "layout.bin", layout, []int{5 * mib, 5 * mib, 1 * mib}, crc32)
 	_, err = e.client.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(e.dst), Key: aws.String("only-src.txt")})
 	require.NoError(t, err)
 
 	rep, err := c.Verify(t.Context(), loc(e.src, ""), loc(e.dst, ""), xacct.WithFilters(xacct.Exclude("skip/*")))
 	require.ErrorIs(t, err, xacct.ErrMismatch)
 	assert.False(t, rep.OK())
-	assert.EqualValues(t, 2, rep.Matched, "same.txt, and parts.bin by ETag")
-	assert.EqualValues(t, 1, rep.SizeOnly, "whole.bin: one part against two, and no checksum in common")
+	assert.EqualValues(t, 3, rep.Matched, "same.txt, parts.bin by ETag, whole.bin (one part against two) by its CRC64NVME")
+	assert.EqualValues(t, 1, rep.SizeOnly, "layout.bin: composite checksums of different part counts")
 	assert.EqualValues(t, 2, rep.Differ)
 	assert.EqualValues(t, 1, rep.MissingOnDestination)
 	assert.EqualValues(t, 1, rep.MissingOnSource)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,20 +57,33 @@ type writeInfo struct {
 	Grants []grant `json:"g,omitempty"`
 	// Upload names the multipart upload whose completion this write is.
 	Upload string `json:"u,omitempty"`
+	// Headers are the request's persisted headers gofakes3 does not
+	// collect itself (Content-Language, Cache-Control, Expires).
+	Headers map[string]string `json:"h,omitempty"`
 }
 
-// multipartResult is the ETag and part sizes of a completing upload.
+// multipartResult is the ETag, part sizes and checksum of a completing
+// upload.
 type multipartResult struct {
 	etag  string
 	parts []int64
+	// algorithm is the upload's checksum algorithm, "" for none. A
+	// composite checksum is known from the parts; a full-object one is
+	// computed from the assembled bytes and must equal expected, the
+	// value the client gave, if any.
+	algorithm  string
+	composite  string
+	fullObject bool
+	expected   string
 }
 
 // persisted reports whether a request header becomes object metadata
 // returned on GET and HEAD.
 func persisted(h string) bool {
 	switch h {
-	case "Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Cache-Control",
-		"Last-Modified", "X-Amz-Storage-Class", "X-Amz-Website-Redirect-Location":
+	case "Content-Type", "Content-Disposition", "Content-Encoding", "Content-Language", "Cache-Control", "Expires",
+		"Last-Modified", "X-Amz-Storage-Class", "X-Amz-Website-Redirect-Location",
+		"X-Amz-Object-Lock-Mode", "X-Amz-Object-Lock-Retain-Until-Date", "X-Amz-Object-Lock-Legal-Hold":
 		return true
 	}
 	return strings.HasPrefix(h, "X-Amz-Meta-") || strings.HasPrefix(h, "X-Amz-Server-Side-Encryption") ||
@@ -145,6 +159,11 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 		_ = json.Unmarshal([]byte(raw), &w)
 	}
 	info.Owner, info.Grants = w.Owner, w.Grants
+	for k, v := range w.Headers {
+		if persisted(k) {
+			info.Meta[k] = v
+		}
+	}
 	if w.Upload != "" {
 		b.mu.Lock()
 		mp, ok := b.pending[w.Upload]
@@ -152,15 +171,43 @@ func (b *backend) PutObject(bucket, key string, meta map[string]string, input io
 		b.mu.Unlock()
 		if ok {
 			info.ETag, info.Parts = mp.etag, mp.parts
-			// A multipart object has no full-object checksum of the kind a
-			// PutObject sends.
 			maps.DeleteFunc(info.Meta, func(k, _ string) bool { return checksumHeader(k) })
+			switch {
+			case mp.composite != "":
+				info.Meta[checksumHeaderOf(mp.algorithm)] = mp.composite
+				info.Meta[hdrChecksumType] = checksumComposite
+			case mp.fullObject:
+				body, err := io.ReadAll(input)
+				if err != nil {
+					return gofakes3.PutObjectResult{}, err
+				}
+				v := encodeChecksum(checksumOf(mp.algorithm, body))
+				if mp.expected != "" && mp.expected != v {
+					return gofakes3.PutObjectResult{}, gofakes3.ErrBadDigest
+				}
+				info.Meta[checksumHeaderOf(mp.algorithm)] = v
+				info.Meta[hdrChecksumType] = checksumFullObject
+				input = bytes.NewReader(body)
+			}
 		}
 	}
 	return b.put(bucket, key, info, input, size, cond)
 }
 
 func (b *backend) put(bucket, key string, info *objectInfo, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	if !slices.ContainsFunc(slices.Collect(maps.Keys(info.Meta)), checksumHeader) {
+		// S3 gives every object written without a checksum a full-object
+		// CRC64NVME.
+		body, err := io.ReadAll(input)
+		if err != nil {
+			return gofakes3.PutObjectResult{}, err
+		}
+		info.Meta[checksumHeaderOf("CRC64NVME")] = encodeChecksum(checksumOf("CRC64NVME", body))
+		input = bytes.NewReader(body)
+	}
+	if info.Meta[hdrChecksumType] == "" {
+		info.Meta[hdrChecksumType] = checksumFullObject
+	}
 	// Hash while storing, so the listing cache needs no read back.
 	h := newMD5Reader(input)
 	res, err := b.Backend.PutObject(bucket, key, encodeInfo(info), h, size, cond)

@@ -126,9 +126,26 @@ func (sb *Sandbox) s3AccessRequests(r *http.Request, id *identity, op, bucket, k
 				srcAction = "s3:GetObjectVersion"
 			}
 			reqs = append(reqs, sb.s3AccessRequest(r, id, srcAction, src.bucket, src.key))
+			if op == "CopyObject" && r.Header.Get("X-Amz-Tagging-Directive") != "REPLACE" && sb.hasTags(src.bucket, src.key) {
+				// Copying the source's tags reads them, as AWS checks.
+				// s3:GetObjectTagging is governed by no ACL, so the
+				// front's ACL step needs no source location for it.
+				tagAction := "s3:GetObjectTagging"
+				if src.versionID != "" {
+					tagAction = versionActions[tagAction]
+				}
+				reqs = append(reqs, sb.s3AccessRequest(r, id, tagAction, src.bucket, src.key))
+			}
 		}
 	}
 	return reqs
+}
+
+// hasTags reports whether an object has a non-empty tag set.
+func (sb *Sandbox) hasTags(bucket, key string) bool {
+	sb.mu.RLock()
+	defer sb.mu.RUnlock()
+	return len(sb.tags[objectRef{bucket, key}].TagSet.Tag) > 0
 }
 
 // s3AccessRequest builds the question for one action on a bucket (key "")

@@ -8,6 +8,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,11 +24,17 @@ type upload struct {
 	token string // the writeInfo.Upload the completing write carries
 	tags  *tagging
 	parts map[int]part
+	// algorithm and checksumType are the upload's additional checksum
+	// ("CRC32"…, "" for none) and its type (COMPOSITE or FULL_OBJECT).
+	algorithm, checksumType string
 }
 
 type part struct {
 	md5  []byte
 	size int64
+	// checksum is the raw digest with the upload's algorithm, nil when
+	// the upload has none.
+	checksum []byte
 }
 
 func writeBackendError(w http.ResponseWriter, err error) {
@@ -84,7 +91,20 @@ func (sb *Sandbox) newWrite(w http.ResponseWriter, r *http.Request, req *request
 		writeS3Error(w, http.StatusBadRequest, "InvalidArgument", "The ACL you provided is not valid.")
 		return writeInfo{}, false
 	}
-	return writeInfo{Owner: owner, Grants: acl}, true
+	if !sb.ObjectLockEnabled(bucket) && (r.Header.Get("X-Amz-Object-Lock-Mode") != "" || r.Header.Get("X-Amz-Object-Lock-Legal-Hold") != "") {
+		writeS3Error(w, http.StatusBadRequest, "InvalidRequest", "Bucket is missing Object Lock Configuration")
+		return writeInfo{}, false
+	}
+	wi := writeInfo{Owner: owner, Grants: acl}
+	for _, k := range []string{"Content-Language", "Cache-Control", "Expires"} {
+		if v := r.Header.Get(k); v != "" {
+			if wi.Headers == nil {
+				wi.Headers = make(map[string]string)
+			}
+			wi.Headers[k] = v
+		}
+	}
+	return wi, true
 }
 
 func setWriteHeader(r *http.Request, wi writeInfo) {
@@ -138,11 +158,37 @@ func (sb *Sandbox) putObject(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	setWriteHeader(r, wi)
+	if !checkSentChecksum(w, r) {
+		return
+	}
 	rec := &statusRecorder{ResponseWriter: w}
 	sb.s3.ServeHTTP(rec, r)
 	if rec.status < 300 {
 		sb.setTags(bucket, key, tags)
 	}
+}
+
+// checkSentChecksum checks the additional checksum a PutObject or
+// UploadPart sends against its body, as S3 does, answering BadDigest when
+// they differ, and echoes it in the response. The body is read into
+// memory and replaced.
+func checkSentChecksum(w http.ResponseWriter, r *http.Request) bool {
+	alg, want := sentChecksum(r.Header)
+	if alg == "" {
+		return true
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeS3Error(w, http.StatusBadRequest, "IncompleteBody", err.Error())
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if got := encodeChecksum(checksumOf(alg, body)); got != want {
+		writeS3Error(w, http.StatusBadRequest, "BadDigest", "The "+alg+" you specified did not match the calculated checksum.")
+		return false
+	}
+	w.Header().Set(checksumHeaderOf(alg), want)
+	return true
 }
 
 // objectWriter fixes gofakes3's GET and HEAD responses on the way out:
@@ -300,7 +346,7 @@ func (sb *Sandbox) copySourceObject(w http.ResponseWriter, r *http.Request, rng 
 // metadata directive: they describe how the copy is stored, not what it is.
 func requestLevel(k string) bool {
 	return k == "X-Amz-Storage-Class" || k == "X-Amz-Website-Redirect-Location" ||
-		strings.HasPrefix(k, "X-Amz-Server-Side-Encryption")
+		strings.HasPrefix(k, "X-Amz-Server-Side-Encryption") || strings.HasPrefix(k, "X-Amz-Object-Lock-")
 }
 
 // copyObject serves CopyObject itself: gofakes3 merges metadata on
@@ -336,15 +382,25 @@ func (sb *Sandbox) copyObject(w http.ResponseWriter, r *http.Request, req *reque
 		meta = contentHeaders(r.Header)
 	} else {
 		for k, v := range srcInfo.Meta {
-			if !requestLevel(k) {
+			if !requestLevel(k) && !checksumHeader(k) && k != hdrChecksumType {
 				meta[k] = v
 			}
 		}
 	}
-	for k, v := range srcInfo.Meta {
-		if checksumHeader(k) {
-			meta[k] = v
+	// The copy is one object: its checksum is a full-object one, with the
+	// algorithm asked for or else the source's (CRC64NVME when the source
+	// has none, see backend.put).
+	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
+	if newChecksum(alg) == nil {
+		alg = ""
+		for _, a := range checksumAlgorithms {
+			if srcInfo.Meta[checksumHeaderOf(a)] != "" {
+				alg = a
+			}
 		}
+	}
+	if alg != "" {
+		meta[checksumHeaderOf(alg)] = encodeChecksum(checksumOf(alg, body))
 	}
 	for k, v := range r.Header {
 		if requestLevel(k) && len(v) > 0 {
@@ -384,10 +440,35 @@ func (sb *Sandbox) copyObject(w http.ResponseWriter, r *http.Request, req *reque
 }
 
 type copyPartResult struct {
-	XMLName      xml.Name             `xml:"CopyPartResult"`
-	Xmlns        string               `xml:"xmlns,attr"`
-	ETag         string               `xml:"ETag"`
-	LastModified gofakes3.ContentTime `xml:"LastModified"`
+	XMLName           xml.Name             `xml:"CopyPartResult"`
+	Xmlns             string               `xml:"xmlns,attr"`
+	ETag              string               `xml:"ETag"`
+	LastModified      gofakes3.ContentTime `xml:"LastModified"`
+	ChecksumCRC32     string               `xml:"ChecksumCRC32,omitempty"`
+	ChecksumCRC32C    string               `xml:"ChecksumCRC32C,omitempty"`
+	ChecksumCRC64NVME string               `xml:"ChecksumCRC64NVME,omitempty"`
+	ChecksumSHA1      string               `xml:"ChecksumSHA1,omitempty"`
+	ChecksumSHA256    string               `xml:"ChecksumSHA256,omitempty"`
+}
+
+// setChecksum puts a part's checksum in the element of its algorithm.
+func (c *copyPartResult) setChecksum(alg string, raw []byte) {
+	if raw == nil {
+		return
+	}
+	v := encodeChecksum(raw)
+	switch alg {
+	case "CRC32":
+		c.ChecksumCRC32 = v
+	case "CRC32C":
+		c.ChecksumCRC32C = v
+	case "CRC64NVME":
+		c.ChecksumCRC64NVME = v
+	case "SHA1":
+		c.ChecksumSHA1 = v
+	case "SHA256":
+		c.ChecksumSHA256 = v
+	}
 }
 
 // parseCopyRange reads x-amz-copy-source-range (bytes=first-last, both
@@ -432,24 +513,46 @@ func (sb *Sandbox) uploadPartCopy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sum := md5.Sum(body)
-	sb.recordPart(r, sum[:], int64(len(body)))
+	alg, crc := sb.recordPart(r, sum[:], int64(len(body)), func(alg string) []byte { return checksumOf(alg, body) })
 	if sb.versioned(src.bucket) {
 		w.Header().Set("X-Amz-Copy-Source-Version-Id", string(obj.VersionID))
 	}
-	writeXML(w, http.StatusOK, copyPartResult{Xmlns: s3NS, ETag: gofakes3.FormatETag(sum[:]), LastModified: gofakes3.NewContentTime(sb.now())})
+	res := copyPartResult{Xmlns: s3NS, ETag: gofakes3.FormatETag(sum[:]), LastModified: gofakes3.NewContentTime(sb.now())}
+	res.setChecksum(alg, crc)
+	writeXML(w, http.StatusOK, res)
 }
 
-func (sb *Sandbox) recordPart(r *http.Request, sum []byte, size int64) {
+// recordPart keeps a part's MD5 and size and, when the upload has a
+// checksum algorithm, its checksum from crc; it returns the algorithm and
+// the checksum.
+func (sb *Sandbox) recordPart(r *http.Request, sum []byte, size int64, crc func(alg string) []byte) (string, []byte) {
 	q := r.URL.Query()
 	n, err := strconv.Atoi(q.Get("partNumber"))
 	if err != nil {
-		return
+		return "", nil
+	}
+	alg := sb.uploadAlgorithm(q.Get("uploadId"))
+	var c []byte
+	if alg != "" {
+		c = crc(alg)
 	}
 	sb.upMu.Lock()
 	defer sb.upMu.Unlock()
 	if u := sb.uploads[q.Get("uploadId")]; u != nil {
-		u.parts[n] = part{md5: sum, size: size}
+		u.parts[n] = part{md5: sum, size: size, checksum: c}
 	}
+	return alg, c
+}
+
+// uploadAlgorithm returns the checksum algorithm of an upload in
+// progress, "" for none.
+func (sb *Sandbox) uploadAlgorithm(id string) string {
+	sb.upMu.Lock()
+	defer sb.upMu.Unlock()
+	if u := sb.uploads[id]; u != nil {
+		return u.algorithm
+	}
+	return ""
 }
 
 type countingReader struct {
@@ -466,17 +569,65 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // uploadPart passes an UploadPart on and records the part's MD5 and size
 // for the multipart ETag and partNumber reads.
 func (sb *Sandbox) uploadPart(w http.ResponseWriter, r *http.Request) {
+	if !checkSentChecksum(w, r) {
+		return
+	}
+	// The upload's algorithm is computed here when the client sent
+	// another one or none.
+	alg := sb.uploadAlgorithm(r.URL.Query().Get("uploadId"))
+	var h hash.Hash
 	body := &countingReader{ReadCloser: r.Body}
+	if alg != "" {
+		h = newChecksum(alg)
+		body.ReadCloser = struct {
+			io.Reader
+			io.Closer
+		}{io.TeeReader(r.Body, h), r.Body}
+	}
 	r.Body = body
 	rec := &statusRecorder{ResponseWriter: w}
+	if h != nil {
+		// Headers must be set before gofakes3 writes the status.
+		rec.ResponseWriter = &lateHeader{ResponseWriter: w, set: func(hd http.Header) { hd.Set(checksumHeaderOf(alg), encodeChecksum(h.Sum(nil))) }}
+	}
 	sb.s3.ServeHTTP(rec, r)
 	if rec.status >= 300 {
 		return
 	}
 	sum, err := hex.DecodeString(strings.Trim(w.Header().Get("ETag"), `"`))
 	if err == nil {
-		sb.recordPart(r, sum, body.n)
+		sb.recordPart(r, sum, body.n, func(string) []byte {
+			if h == nil {
+				return nil
+			}
+			return h.Sum(nil)
+		})
 	}
+}
+
+// lateHeader calls set on the headers just before they are written, when
+// a response writer has already consumed the request body.
+type lateHeader struct {
+	http.ResponseWriter
+	set  func(http.Header)
+	done bool
+}
+
+func (l *lateHeader) WriteHeader(code int) {
+	if !l.done {
+		l.done = true
+		if code < 300 {
+			l.set(l.Header())
+		}
+	}
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *lateHeader) Write(b []byte) (int, error) {
+	if !l.done {
+		l.WriteHeader(http.StatusOK)
+	}
+	return l.ResponseWriter.Write(b)
 }
 
 // createMultipartUpload starts tracking an upload: its owner and ACL go to
@@ -491,6 +642,12 @@ func (sb *Sandbox) createMultipartUpload(w http.ResponseWriter, r *http.Request,
 		writeS3Error(w, http.StatusBadRequest, "InvalidArgument", "The header 'x-amz-tagging' is not valid.")
 		return
 	}
+	alg := strings.ToUpper(r.Header.Get("X-Amz-Checksum-Algorithm"))
+	typ, ok := uploadChecksumType(alg, r.Header.Get(hdrChecksumType))
+	if !ok {
+		writeS3Error(w, http.StatusBadRequest, "InvalidRequest", "The "+alg+" checksum algorithm does not support the "+r.Header.Get(hdrChecksumType)+" checksum type.")
+		return
+	}
 	token, _ := newKeys("")
 	wi.Upload = token
 	setWriteHeader(r, wi)
@@ -501,15 +658,21 @@ func (sb *Sandbox) createMultipartUpload(w http.ResponseWriter, r *http.Request,
 	}
 	if rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), &out) == nil && out.UploadID != "" {
 		sb.upMu.Lock()
-		sb.uploads[out.UploadID] = &upload{token: token, tags: tags, parts: make(map[int]part)}
+		sb.uploads[out.UploadID] = &upload{token: token, tags: tags, parts: make(map[int]part), algorithm: alg, checksumType: typ}
 		sb.upMu.Unlock()
+		if alg != "" {
+			rec.Header().Set("X-Amz-Checksum-Algorithm", alg)
+			rec.Header().Set(hdrChecksumType, typ)
+		}
 	}
 	copyResponse(w, rec)
 }
 
-// completeMultipartUpload computes the upload's ETag and part sizes from
-// the parts named in the request, leaves them for the backend's write and
-// lets gofakes3 assemble the object.
+// completeMultipartUpload computes the upload's ETag, part sizes and
+// checksum from the parts named in the request, leaves them for the
+// backend's write and lets gofakes3 assemble the object. A part whose
+// checksum in the request differs from the one recorded is refused with
+// InvalidPart, as S3 does.
 func (sb *Sandbox) completeMultipartUpload(w http.ResponseWriter, r *http.Request, bucket, key string) {
 	id := r.URL.Query().Get("uploadId")
 	raw, err := io.ReadAll(r.Body)
@@ -520,7 +683,12 @@ func (sb *Sandbox) completeMultipartUpload(w http.ResponseWriter, r *http.Reques
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	var in struct {
 		Parts []struct {
-			PartNumber int
+			PartNumber        int
+			ChecksumCRC32     string
+			ChecksumCRC32C    string
+			ChecksumCRC64NVME string
+			ChecksumSHA1      string
+			ChecksumSHA256    string
 		} `xml:"Part"`
 	}
 	sb.upMu.Lock()
@@ -529,6 +697,7 @@ func (sb *Sandbox) completeMultipartUpload(w http.ResponseWriter, r *http.Reques
 	if u != nil && xml.Unmarshal(raw, &in) == nil && len(in.Parts) > 0 {
 		h := md5.New()
 		sizes := make([]int64, 0, len(in.Parts))
+		sums := make([][]byte, 0, len(in.Parts))
 		complete := true
 		sb.upMu.Lock()
 		for _, p := range in.Parts {
@@ -537,31 +706,72 @@ func (sb *Sandbox) completeMultipartUpload(w http.ResponseWriter, r *http.Reques
 				complete = false
 				break
 			}
+			for _, c := range []string{p.ChecksumCRC32, p.ChecksumCRC32C, p.ChecksumCRC64NVME, p.ChecksumSHA1, p.ChecksumSHA256} {
+				if c != "" && (got.checksum == nil || c != encodeChecksum(got.checksum)) {
+					sb.upMu.Unlock()
+					writeS3Error(w, http.StatusBadRequest, "InvalidPart", fmt.Sprintf("The checksum of part %d does not match the uploaded part.", p.PartNumber))
+					return
+				}
+			}
 			h.Write(got.md5)
 			sizes = append(sizes, got.size)
+			if got.checksum != nil {
+				sums = append(sums, got.checksum)
+			}
 		}
 		sb.upMu.Unlock()
 		if complete {
 			etag := fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(sizes))
+			mp := multipartResult{etag: etag, parts: sizes}
+			switch {
+			case u.algorithm == "":
+			case u.checksumType == checksumFullObject:
+				mp.algorithm, mp.fullObject = u.algorithm, true
+				mp.expected = r.Header.Get(checksumHeaderOf(u.algorithm))
+			case len(sums) == len(sizes):
+				mp.algorithm, mp.composite = u.algorithm, compositeChecksum(u.algorithm, sums)
+			}
 			sb.backend.mu.Lock()
-			sb.backend.pending[u.token] = multipartResult{etag: etag, parts: sizes}
+			sb.backend.pending[u.token] = mp
 			sb.backend.mu.Unlock()
 		}
 	}
-	rec := &statusRecorder{ResponseWriter: w}
+	rec := httptest.NewRecorder()
 	sb.s3.ServeHTTP(rec, r)
-	if u == nil {
+	if u != nil {
+		sb.backend.mu.Lock()
+		delete(sb.backend.pending, u.token)
+		sb.backend.mu.Unlock()
+	}
+	if u == nil || rec.Code >= 300 {
+		copyResponse(w, rec)
 		return
 	}
-	sb.backend.mu.Lock()
-	delete(sb.backend.pending, u.token)
-	sb.backend.mu.Unlock()
-	if rec.status < 300 {
-		sb.setTags(bucket, key, u.tags)
-		sb.upMu.Lock()
-		delete(sb.uploads, id)
-		sb.upMu.Unlock()
+	sb.setTags(bucket, key, u.tags)
+	sb.upMu.Lock()
+	delete(sb.uploads, id)
+	sb.upMu.Unlock()
+	if u.algorithm != "" {
+		if _, info, err := sb.backend.info(bucket, key, rec.Header().Get("X-Amz-Version-Id")); err == nil {
+			addChecksumToResult(rec, u.algorithm, info)
+		}
 	}
+	copyResponse(w, rec)
+}
+
+// addChecksumToResult adds the stored object's checksum and its type to a
+// CompleteMultipartUploadResult, as S3 returns them.
+func addChecksumToResult(rec *httptest.ResponseRecorder, alg string, info *objectInfo) {
+	v, typ := info.Meta[checksumHeaderOf(alg)], info.Meta[hdrChecksumType]
+	body := rec.Body.Bytes()
+	end := bytes.LastIndex(body, []byte("</CompleteMultipartUploadResult>"))
+	if v == "" || end < 0 {
+		return
+	}
+	name := "Checksum" + alg
+	extra := "<" + name + ">" + v + "</" + name + "><ChecksumType>" + typ + "</ChecksumType>"
+	rec.Body = bytes.NewBuffer(append(append(append([]byte{}, body[:end]...), extra...), body[end:]...))
+	rec.Header().Set(hdrChecksumType, typ)
 }
 
 // abortMultipartUpload forgets the upload once gofakes3 has dropped it.
