@@ -109,6 +109,21 @@ func TestDataSyncApplyTwiceAndRun(t *testing.T) {
 	assert.Equal(t, []string{"from-a/a.csv", "from-a/sub/b.csv", "from-a/sub/d.csv"}, e.archived(t))
 }
 
+func TestDataSyncRunShowsABarOnATerminal(t *testing.T) {
+	newDataSyncAccounts(t)
+	r := execute(t, func(a *app) { a.tty = true }, dsArgs("run", "--poll-interval", "1ms")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, "phase:")
+	assert.Contains(t, r.stdout, "\nSUCCESS: transferred 2 files (46 Bytes)")
+	// The bar draws its first state at once and later ones throttled.
+	assert.Contains(t, r.stderr, "\r| LAUNCHING files 0/0")
+
+	r = execute(t, func(a *app) { a.tty = true }, dsArgs("run", "--poll-interval", "1ms", "--no-progress")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "phase: SUCCESS")
+	assert.Empty(t, r.stderr)
+}
+
 func TestDataSyncApplyWithoutDestinationIdentity(t *testing.T) {
 	newDataSyncAccounts(t)
 	args := dsArgs("apply")

@@ -215,12 +215,12 @@ func (d demo) replication(ctx context.Context, c *crossAccount) error {
 	}
 	got, err := newS3(cfgB).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(demoReplica), Key: aws.String(key)})
 	if err != nil {
-		return fmt.Errorf("B reads the replica: %w", err)
+		return fmt.Errorf("read the replica as account B: %w", err)
 	}
 	defer got.Body.Close()
 	replica, err := io.ReadAll(got.Body)
 	if err != nil {
-		return fmt.Errorf("B reads the replica: %w", err)
+		return fmt.Errorf("read the replica as account B: %w", err)
 	}
 	fmt.Fprintf(d.w, "B reads s3://%s/%s: %d bytes, the same as A's: %t\n", demoReplica, key, len(replica), string(replica) == body)
 	return nil

@@ -12,6 +12,9 @@
 //	xacct ls [s3://bucket[/prefix]] list buckets, or objects and prefixes
 //	xacct verify SRC DST            compare two locations, print every difference
 //	xacct whoami                    show the account and ARN of the credentials
+//	xacct replication plan|apply|status|diff|backfill
+//	                                S3 Replication from a bucket of one account to another's
+//	xacct datasync plan|apply|run   a DataSync task from a bucket of one account to another's
 //	xacct demo                      a cross-account copy in an in-memory AWS
 //	xacct sandbox                   serve that in-memory AWS for other tools
 //
@@ -48,6 +51,28 @@
 // and --no-preflight skips the check. whoami shows both sides' identities
 // when side or role flags are given.
 //
+// # Managed transfers
+//
+// replication and datasync take their spec from flags or from a JSON file
+// (--spec FILE, the library's ReplicationSpec or DataSyncSpec; YAML is not
+// read). The source account's part runs with --source-profile or
+// --source-role-arn (default --profile); the destination account's part
+// with --dest-profile or --dest-role-arn, and without either, apply
+// prints that part for the destination's owners instead of applying it:
+//
+//	xacct replication plan --source s3://a-data --source-account 111111111111 \
+//	    --dest s3://b-replica --dest-account 222222222222 --rule logs:logs/ --summary
+//	xacct replication apply --spec replication.json --source-profile a --dest-profile b
+//	xacct replication status --spec replication.json --prefix logs/ --wait 10m --source-profile a
+//	xacct datasync run --spec datasync.json --source-profile a --dest-profile b
+//
+// plan prints every step with its policies (--json, or --summary for one
+// line per step); apply prints each change, or "nothing to change";
+// replication status prints each object's state and the counts, diff one
+// line per drift, backfill the Batch Replication job; datasync run prints
+// a line per phase (a progress bar on a terminal) and a summary, and an
+// interrupt cancels the execution.
+//
 // # Configuration
 //
 // --profile, --region, --endpoint-url and --debug apply to every command.
@@ -60,7 +85,11 @@
 //
 // 0 when everything was done; 1 when an object failed, access was denied,
 // the preflight found a missing permission, verify found a difference, a
-// delete was refused (--max-delete, or a failed copy) or ls found nothing;
-// 2 for an invalid command line, location, role ARN or option value.
+// delete was refused (--max-delete, or a failed copy), ls found nothing,
+// an object failed to replicate or was still pending after --wait,
+// replication diff found drift, or a DataSync execution or a backfill job
+// failed or was interrupted; 2 for an invalid command line, location, role
+// ARN, option value or spec (the message names the flag and the spec
+// field, and the rule broken).
 // Errors are printed on one line, prefixed "xacct: ".
 package main

@@ -186,7 +186,7 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // exitCode maps a command's error to the exit status: 2 for anything the
 // user must fix in the command line (flags, arguments, locations, option
-// values), 1 for everything that went wrong talking to AWS (a failed
+// values, replication and DataSync specs), 1 for everything that went wrong talking to AWS (a failed
 // object, access denied, a refused delete, a missing bucket).
 func exitCode(err error, running bool) int {
 	var exit *exitError

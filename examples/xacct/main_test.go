@@ -176,6 +176,8 @@ func TestExitCode(t *testing.T) {
 		{"usage error", usageError{errors.New("x")}, true, exitUsage},
 		{"invalid location", fmt.Errorf("source: %w", xacct.ErrInvalidLocation), true, exitUsage},
 		{"invalid option", &xacct.ValidationError{Err: xacct.ErrInvalidOption}, true, exitUsage},
+		{"invalid replication spec", errors.Join(&xacct.ValidationError{Err: xacct.ErrInvalidReplication}), true, exitUsage},
+		{"datasync execution failed", &xacct.DataSyncExecutionError{Code: "AccessDenied"}, true, exitFailed},
 		{"access denied", denied, true, exitFailed},
 		{"delete cap", &syncFailure{err: xacct.ErrDeleteCapExceeded}, true, exitFailed},
 		{"deletes skipped", &syncFailure{err: xacct.ErrDeleteSkipped}, true, exitFailed},
