@@ -134,8 +134,13 @@ func compareFacts(src, dst objectFacts) (m *mismatch, proven bool) {
 // are read with HeadObject.
 func (r *syncRun) verifyCopy(ctx context.Context, from, to Location, obj Object, src, dst objectFacts) error {
 	m, proven := compareFacts(src, dst)
-	if m == nil && proven {
+	switch {
+	case proven && m == nil:
 		return nil
+	case proven:
+		// The write's response already shows the difference; the writer
+		// may not be allowed to read its copy back.
+		return r.mismatch(ctx, to, m)
 	}
 	if !src.headed {
 		h, err := r.headSource(ctx, from, obj, 0)
@@ -157,6 +162,12 @@ func (r *syncRun) verifyCopy(ctx context.Context, from, to Location, obj Object,
 	if m, _ = compareFacts(src, headFacts(h)); m == nil {
 		return nil
 	}
+	return r.mismatch(ctx, to, m)
+}
+
+// mismatch removes a copy that differs from its source and returns the
+// *VerifyError that says so.
+func (r *syncRun) mismatch(ctx context.Context, to Location, m *mismatch) error {
 	verr := &VerifyError{Bucket: to.Bucket, Key: to.Prefix, Field: m.field, Source: m.src, Destination: m.dst}
 	verr.Removed, verr.RemoveErr = r.removeBadCopy(ctx, to)
 	r.o.logger.LogAttrs(ctx, slog.LevelError, "copy does not match its source", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix), slog.Any("error", verr))

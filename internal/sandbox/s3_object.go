@@ -158,7 +158,7 @@ func (sb *Sandbox) putObject(w http.ResponseWriter, r *http.Request, req *reques
 		return
 	}
 	setWriteHeader(r, wi)
-	if !checkSentChecksum(w, r) {
+	if !checkSentChecksum(w, r, "CRC64NVME") {
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w}
@@ -170,11 +170,13 @@ func (sb *Sandbox) putObject(w http.ResponseWriter, r *http.Request, req *reques
 
 // checkSentChecksum checks the additional checksum a PutObject or
 // UploadPart sends against its body, as S3 does, answering BadDigest when
-// they differ, and echoes it in the response. The body is read into
-// memory and replaced.
-func checkSentChecksum(w http.ResponseWriter, r *http.Request) bool {
+// they differ, and echoes it in the response. Without one, it computes
+// defaultAlg ("" for none) into the request for the backend to store, as
+// S3 gives objects a CRC64NVME. The body is read into memory and
+// replaced.
+func checkSentChecksum(w http.ResponseWriter, r *http.Request, defaultAlg string) bool {
 	alg, want := sentChecksum(r.Header)
-	if alg == "" {
+	if alg == "" && defaultAlg == "" {
 		return true
 	}
 	body, err := io.ReadAll(r.Body)
@@ -183,11 +185,17 @@ func checkSentChecksum(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if alg == "" {
+		alg = defaultAlg
+		want = encodeChecksum(checksumOf(alg, body))
+		r.Header.Set(checksumHeaderOf(alg), want)
+	}
 	if got := encodeChecksum(checksumOf(alg, body)); got != want {
 		writeS3Error(w, http.StatusBadRequest, "BadDigest", "The "+alg+" you specified did not match the calculated checksum.")
 		return false
 	}
 	w.Header().Set(checksumHeaderOf(alg), want)
+	w.Header().Set(hdrChecksumType, checksumFullObject)
 	return true
 }
 
@@ -569,7 +577,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // uploadPart passes an UploadPart on and records the part's MD5 and size
 // for the multipart ETag and partNumber reads.
 func (sb *Sandbox) uploadPart(w http.ResponseWriter, r *http.Request) {
-	if !checkSentChecksum(w, r) {
+	if !checkSentChecksum(w, r, "") {
 		return
 	}
 	// The upload's algorithm is computed here when the client sent
