@@ -203,13 +203,20 @@ const (
 	// because the source's tags could not be read (s3:GetObjectTagging)
 	// or the destination refused them (s3:PutObjectTagging).
 	WarningTagsNotCopied WarningKind = iota + 1
+	// WarningNotVerified: the copy was written, and S3 checked the bytes
+	// it received against their checksum, but the write's response could
+	// not prove it equal to the source and the destination identity may
+	// not read it back (s3:GetObject on the destination) to compare.
+	WarningNotVerified
 )
 
-// String returns tags-not-copied.
+// String returns tags-not-copied or not-verified.
 func (k WarningKind) String() string {
 	switch k {
 	case WarningTagsNotCopied:
 		return "tags-not-copied"
+	case WarningNotVerified:
+		return "not-verified"
 	}
 	return "WarningKind(" + strconv.Itoa(int(k)) + ")"
 }

@@ -123,7 +123,11 @@ func compareFacts(src, dst objectFacts) (m *mismatch, proven bool) {
 		}
 		return &mismatch{"checksum " + string(src.checksum.algorithm), src.checksum.value, dst.checksum.value}, true
 	}
-	if src.etag != "" && dst.etag != "" && src.md5ETag() && dst.md5ETag() && partSuffix(src.etag) == partSuffix(dst.etag) {
+	// A plain MD5 ETag is the MD5 of the bytes, so two differ only when the
+	// bytes do. Multipart ETags also depend on the part sizes, which the
+	// part count alone does not pin down: equal bytes uploaded in parts of
+	// other sizes give another ETag, so they prove nothing either way.
+	if src.etag != "" && dst.etag != "" && src.md5ETag() && dst.md5ETag() && partSuffix(src.etag) == "" && partSuffix(dst.etag) == "" {
 		return &mismatch{"ETag", strconv.Quote(src.etag), strconv.Quote(dst.etag)}, true
 	}
 	return nil, false
@@ -157,6 +161,14 @@ func (r *syncRun) verifyCopy(ctx context.Context, from, to Location, obj Object,
 		RequestPayer:        r.o.object.payer(),
 	})
 	if err != nil {
+		if isAccessDenied(err) {
+			// A writer into another account's bucket is often not allowed
+			// to read there; the object was still written and S3 checked
+			// the bytes it received, so this is worth a warning, not a
+			// failed object.
+			r.warnings.add(&ObjectWarning{Kind: WarningNotVerified, Bucket: from.Bucket, Key: from.Prefix, Err: err})
+			return nil
+		}
 		return fmt.Errorf("verify: head destination: %w", err)
 	}
 	if m, _ = compareFacts(src, headFacts(h)); m == nil {
