@@ -61,6 +61,18 @@ func printFindings(w io.Writer, rep *xacct.PreflightReport) {
 			fmt.Fprintf(w, "  hint: %s\n", f.Hint)
 		}
 	}
+	printPreflightWarnings(w, rep)
+}
+
+// printPreflightWarnings prints what the copy can do without but would
+// lose, such as tags it may not read, with the statements that grant it.
+func printPreflightWarnings(w io.Writer, rep *xacct.PreflightReport) {
+	for _, f := range rep.Warnings {
+		fmt.Fprintf(w, "warning: %s %s on %s is refused; the copy goes on without it\n", f.Side, f.Action, f.Resource)
+		for _, fix := range f.Fixes {
+			fmt.Fprintf(w, "  grant in %s:\n    %s\n", policyPlace(fix), statementJSON(fix.Statement))
+		}
+	}
 }
 
 // policyPlace names the policy a fix belongs in.

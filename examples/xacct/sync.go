@@ -194,6 +194,9 @@ func runSync(ctx context.Context, s sides, src, dst xacct.Location, o syncOption
 		printFindings(out.err, rep)
 		return preflightFailed(rep)
 	} else {
+		if report.Preflight != nil {
+			printPreflightWarnings(out.err, report.Preflight)
+		}
 		for _, w := range report.Warnings {
 			fmt.Fprintln(out.err, "warning: "+errorText(w))
 		}
