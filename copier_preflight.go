@@ -261,6 +261,14 @@ func (p *preflight) checkTagging(ctx context.Context, sample *Object) error {
 	res := ObjectARN(p.src.Bucket, sample.Key)
 	_, err := readTags(ctx, client, p.src.Bucket, sample.Key, p.o.srcAccount, &p.o.object)
 	_, hard := p.record(side, "s3:GetObjectTagging", res, err, p.sourceFixes(caller, sidSourceRead), true)
+	if hard != nil && ctx.Err() == nil {
+		// Tags are not worth stopping a sync for: an answer that is not a
+		// permission (some S3-compatible servers do not serve ?tagging)
+		// leaves the check undecided, and the copies report per object.
+		p.skip(side, "s3:GetObjectTagging", res, "could not be checked: "+err.Error())
+		p.o.logger.Warn("preflight could not check tag reads", slog.String("resource", res), slog.Any("error", err))
+		return nil
+	}
 	return hard
 }
 
