@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/xacct/xacct"
 )
@@ -88,12 +90,24 @@ func (r hostAsGiven) ResolveEndpoint(ctx context.Context, p s3control.EndpointPa
 	return ep, err
 }
 
-// readSpecFile decodes the JSON spec in path into v, refusing unknown
-// fields so that a misspelt one is not silently ignored.
+// readSpecFile decodes the JSON or YAML spec in path into v, refusing
+// unknown fields so that a misspelt one is not silently ignored. YAML
+// (a .yaml or .yml file) uses the JSON field names: it is read into
+// plain values and re-encoded as JSON, so both forms go through the same
+// decoder and mean the same thing.
 func readSpecFile(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return usageError{fmt.Errorf("--spec: %w", err)}
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
+		var doc any
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return usageError{fmt.Errorf("--spec %s: %w", path, err)}
+		}
+		if b, err = json.Marshal(doc); err != nil {
+			return usageError{fmt.Errorf("--spec %s: %w", path, err)}
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

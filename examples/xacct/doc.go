@@ -53,9 +53,9 @@
 //
 // # Managed transfers
 //
-// replication and datasync take their spec from flags or from a JSON file
-// (--spec FILE, the library's ReplicationSpec or DataSyncSpec; YAML is not
-// read). The source account's part runs with --source-profile or
+// replication and datasync take their spec from flags or from a JSON or
+// YAML file (--spec FILE, the library's ReplicationSpec or DataSyncSpec;
+// a .yaml or .yml file uses the same field names as the JSON form). The source account's part runs with --source-profile or
 // --source-role-arn (default --profile); the destination account's part
 // with --dest-profile or --dest-role-arn, and without either, apply
 // prints that part for the destination's owners instead of applying it:

@@ -122,6 +122,28 @@ func TestReplicationPlan(t *testing.T) {
 	require.Equal(t, exitOK, fromFile.code, fromFile.stderr)
 	fromFlags := xrun(t, replArgs("plan")...)
 	assert.Equal(t, fromFlags.stdout, fromFile.stdout)
+
+	// And so does the same spec in YAML, with the same field names.
+	yamlSpec := filepath.Join(t.TempDir(), "spec.yaml")
+	require.NoError(t, os.WriteFile(yamlSpec, []byte(`
+Source: {Bucket: team-a-data, Account: "`+sandbox.AccountA+`", Region: us-east-1}
+Destination:
+  Bucket: team-b-replica
+  Account: "`+sandbox.AccountB+`"
+  Region: us-east-1
+RoleName: xacct-replication
+Rules:
+  - ID: all
+    Priority: 1
+`), 0o600))
+	fromYAML := xrun(t, "replication", "plan", "--spec", yamlSpec)
+	require.Equal(t, exitOK, fromYAML.code, fromYAML.stderr)
+	assert.Equal(t, fromFlags.stdout, fromYAML.stdout)
+
+	require.NoError(t, os.WriteFile(yamlSpec, []byte("Source: {Bucket: x, Acount: y}\n"), 0o600))
+	bad := xrun(t, "replication", "plan", "--spec", yamlSpec)
+	assert.Equal(t, exitUsage, bad.code)
+	assert.Contains(t, bad.stderr, `unknown field "Acount"`)
 }
 
 func TestReplicationApplyStatusDiff(t *testing.T) {
