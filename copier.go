@@ -209,6 +209,23 @@ func (c *Copier) options(opts []CopierOption) (copierOptions, error) {
 	return o, nil
 }
 
+// call checks one call's options and locations, and turns both prefixes
+// into folders, as Sync, Verify and Preflight all take them.
+func (c *Copier) call(opts []CopierOption, src, dst Location) (copierOptions, Location, Location, error) {
+	o, err := c.options(opts)
+	if err != nil {
+		return o, src, dst, err
+	}
+	if err := src.Validate(); err != nil {
+		return o, src, dst, err
+	}
+	if err := dst.Validate(); err != nil {
+		return o, src, dst, err
+	}
+	src.Prefix, dst.Prefix = dirPrefix(src.Prefix), dirPrefix(dst.Prefix)
+	return o, src, dst, nil
+}
+
 // dirPrefix treats a non-empty prefix as a folder, as aws s3 sync does.
 func dirPrefix(p string) string {
 	if p == "" || strings.HasSuffix(p, "/") {
@@ -227,17 +244,10 @@ func dirPrefix(p string) string {
 // The report is returned even when err is not nil; err joins the report's
 // errors. Options given here apply to this call only.
 func (c *Copier) Sync(ctx context.Context, src, dst Location, opts ...CopierOption) (*SyncReport, error) {
-	o, err := c.options(opts)
+	o, src, dst, err := c.call(opts, src, dst)
 	if err != nil {
 		return nil, err
 	}
-	if err := src.Validate(); err != nil {
-		return nil, err
-	}
-	if err := dst.Validate(); err != nil {
-		return nil, err
-	}
-	src.Prefix, dst.Prefix = dirPrefix(src.Prefix), dirPrefix(dst.Prefix)
 	if src.Bucket == dst.Bucket && (strings.HasPrefix(src.Prefix, dst.Prefix) || strings.HasPrefix(dst.Prefix, src.Prefix)) {
 		return nil, &ValidationError{Field: "destination", Value: dst.String(), Rule: "must not overlap the source " + src.String(), Err: ErrInvalidLocation}
 	}

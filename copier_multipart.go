@@ -222,27 +222,9 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 	}
 
 	done, err := r.copyParts(ctx, from, to, obj, uploadID, parts)
-	var out *s3.CompleteMultipartUploadOutput
-	if err == nil {
-		cin := &s3.CompleteMultipartUploadInput{
-			Bucket:              aws.String(to.Bucket),
-			Key:                 aws.String(to.Prefix),
-			UploadId:            aws.String(uploadID),
-			MultipartUpload:     &types.CompletedMultipartUpload{Parts: done},
-			ExpectedBucketOwner: optional(r.o.dstAccount),
-			RequestPayer:        o.payer(),
-		}
-		if c := props.checksum; c.kind() == types.ChecksumTypeFullObject && in.ChecksumType == types.ChecksumTypeFullObject {
-			// A whole-object CRC does not depend on the part layout:
-			// S3 checks the assembled copy against the source's.
-			setFullChecksum(cin, c)
-		}
-		if out, err = r.o.dst.CompleteMultipartUpload(ctx, cin); err != nil {
-			err = fmt.Errorf("complete: %w", err)
-		}
-	}
+	out, err := r.complete(ctx, to, uploadID, done, props, in, err)
 	if err != nil {
-		return r.abort(ctx, to, uploadID, err)
+		return err
 	}
 	r.o.logger.LogAttrs(ctx, slog.LevelDebug, "multipart copy done", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix),
 		slog.Int("parts", len(parts)), slog.Int64("size", size))
@@ -368,4 +350,30 @@ feed:
 func setFullChecksum(in *s3.CompleteMultipartUploadInput, c checksum) {
 	in.ChecksumType = types.ChecksumTypeFullObject
 	in.ChecksumCRC32, in.ChecksumCRC32C, in.ChecksumCRC64NVME, _, _ = c.fields()
+}
+
+// complete finishes a multipart upload whose parts were written without
+// error (partsErr nil), or aborts it, and returns the completion. A
+// whole-object checksum of the source, which does not depend on the part
+// layout, is sent along so that S3 checks the assembled object itself.
+func (r *syncRun) complete(ctx context.Context, to Location, uploadID string, parts []types.CompletedPart, props objectProps, in *s3.CreateMultipartUploadInput, partsErr error) (*s3.CompleteMultipartUploadOutput, error) {
+	if partsErr != nil {
+		return nil, r.abort(ctx, to, uploadID, partsErr)
+	}
+	cin := &s3.CompleteMultipartUploadInput{
+		Bucket:              aws.String(to.Bucket),
+		Key:                 aws.String(to.Prefix),
+		UploadId:            aws.String(uploadID),
+		MultipartUpload:     &types.CompletedMultipartUpload{Parts: parts},
+		ExpectedBucketOwner: optional(r.o.dstAccount),
+		RequestPayer:        r.o.object.payer(),
+	}
+	if c := props.checksum; c.kind() == types.ChecksumTypeFullObject && in.ChecksumType == types.ChecksumTypeFullObject {
+		setFullChecksum(cin, c)
+	}
+	out, err := r.o.dst.CompleteMultipartUpload(ctx, cin)
+	if err != nil {
+		return nil, r.abort(ctx, to, uploadID, fmt.Errorf("complete: %w", err))
+	}
+	return out, nil
 }

@@ -171,17 +171,10 @@ func (r *PreflightReport) Err() error {
 // bucket, network, cancellation), and the report then holds what was
 // learnt until then. Options given here apply to this call only.
 func (c *Copier) Preflight(ctx context.Context, src, dst Location, opts ...CopierOption) (*PreflightReport, error) {
-	o, err := c.options(opts)
+	o, src, dst, err := c.call(opts, src, dst)
 	if err != nil {
 		return nil, err
 	}
-	if err := src.Validate(); err != nil {
-		return nil, err
-	}
-	if err := dst.Validate(); err != nil {
-		return nil, err
-	}
-	src.Prefix, dst.Prefix = dirPrefix(src.Prefix), dirPrefix(dst.Prefix)
 	return c.preflight(ctx, o, src, dst)
 }
 

@@ -248,26 +248,10 @@ func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Ob
 	if err != nil {
 		return err
 	}
-	var out *s3.CompleteMultipartUploadOutput
 	parts, err := r.uploadParts(ctx, from, to, obj, uploadID, in.ChecksumAlgorithm)
-	if err == nil {
-		cin := &s3.CompleteMultipartUploadInput{
-			Bucket:              aws.String(to.Bucket),
-			Key:                 aws.String(to.Prefix),
-			UploadId:            aws.String(uploadID),
-			MultipartUpload:     &types.CompletedMultipartUpload{Parts: parts},
-			ExpectedBucketOwner: optional(r.o.dstAccount),
-			RequestPayer:        o.payer(),
-		}
-		if c := props.checksum; c.kind() == types.ChecksumTypeFullObject && in.ChecksumType == types.ChecksumTypeFullObject {
-			setFullChecksum(cin, c)
-		}
-		if out, err = r.o.dst.CompleteMultipartUpload(ctx, cin); err != nil {
-			err = fmt.Errorf("complete: %w", err)
-		}
-	}
+	out, err := r.complete(ctx, to, uploadID, parts, props, in, err)
 	if err != nil {
-		return r.abort(ctx, to, uploadID, err)
+		return err
 	}
 	if o.noVerify {
 		return nil

@@ -293,17 +293,10 @@ func (r *VerifyReport) OK() bool {
 // The report is returned even when err is not nil. err wraps ErrMismatch
 // when the locations differ, and joins any listing or HeadObject errors.
 func (c *Copier) Verify(ctx context.Context, src, dst Location, opts ...CopierOption) (*VerifyReport, error) {
-	o, err := c.options(opts)
+	o, src, dst, err := c.call(opts, src, dst)
 	if err != nil {
 		return nil, err
 	}
-	if err := src.Validate(); err != nil {
-		return nil, err
-	}
-	if err := dst.Validate(); err != nil {
-		return nil, err
-	}
-	src.Prefix, dst.Prefix = dirPrefix(src.Prefix), dirPrefix(dst.Prefix)
 	v := &verifyRun{c: c, o: o, src: src, dst: dst, report: &VerifyReport{Source: src, Destination: dst}}
 	start := time.Now()
 	v.run(ctx)
