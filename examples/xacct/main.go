@@ -29,6 +29,11 @@ const (
 	exitFailed = 1
 	// exitUsage: the command line or an input value is invalid.
 	exitUsage = 2
+	// exitInterrupted: SIGINT or SIGTERM stopped the command (128 +
+	// SIGINT, as shells report it); nothing the command left is lost: a
+	// sync deletes nothing and aborts its uploads, a DataSync execution is
+	// cancelled.
+	exitInterrupted = 130
 )
 
 func main() {
@@ -59,6 +64,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	code := exitCode(err, a.running)
+	if ctx.Err() != nil {
+		code = exitInterrupted
+	}
 	if msg := errorText(err); msg != "" {
 		if !a.running {
 			msg += fmt.Sprintf(" (see %q)", cmd.CommandPath()+" --help")
