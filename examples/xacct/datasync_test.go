@@ -187,7 +187,7 @@ func TestDataSyncRunInterruptedCancelsTheExecution(t *testing.T) {
 	stdout := &cancelOn{prefix: "phase: PREPARING", cancel: cancel}
 	var stderr bytes.Buffer
 	code := newApp(stdout, &stderr).execute(ctx, dsArgs("run", "--poll-interval", "1ms"))
-	assert.Equal(t, exitFailed, code)
+	assert.Equal(t, exitInterrupted, code)
 	assert.Regexp(t, `\nCANCELLED: transferred 0 files`, stdout.buf.String())
 	assert.Regexp(t, `^xacct: execution \S+ cancelled: context canceled\n$`, stderr.String())
 	assert.Equal(t, 1, e.sb.Requests()["CancelTaskExecution"])
