@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,4 +40,40 @@ func TestSyncPrintsPreflightWarnings(t *testing.T) {
 	assert.Regexp(t, `(?m)^warning: source s3:GetObjectTagging on arn:aws:s3:::xacct-demo-source/reports/\S+ is refused; the copy goes on without it$`, r.stderr)
 	assert.Contains(t, r.stderr, `"Sid":"XacctSourceRead"`)
 	assert.Equal(t, []string{"streamed/2025/annual.pdf", "streamed/2026/q1.csv"}, c.keys(t, "s3://xacct-demo-destination/streamed/"))
+
+	// --json carries the same warning, and the missing list is empty.
+	r = xrun(t, "sync", "s3://xacct-demo-source/reports/", "s3://xacct-demo-destination/streamed/", "--source-profile", "reader", "--dest-profile", "writer", "--json")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	var rep struct {
+		Missing           []jsonFinding `json:"missing"`
+		PreflightWarnings []jsonFinding `json:"preflightWarnings"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+	assert.Empty(t, rep.Missing)
+	require.Len(t, rep.PreflightWarnings, 1)
+	w := rep.PreflightWarnings[0]
+	assert.Equal(t, "source", w.Side)
+	assert.Equal(t, "s3:GetObjectTagging", w.Action)
+	require.NotEmpty(t, w.Fixes)
+	assert.Equal(t, "XacctSourceRead", w.Fixes[0].Statement.Sid)
+}
+
+func TestSyncJSONListsMissingPermissions(t *testing.T) {
+	c := crossEnv(t)
+	broken, _ := xacct.RemoveStatements(&c.bucketPolicy, "XacctDestinationWrite")
+	require.NoError(t, c.putBucketPolicy(t.Context(), *broken))
+	r := xrun(t, append([]string{"sync", "s3://xacct-demo-source/reports/", "s3://xacct-demo-destination/from-a/", "--json"}, roleFlags(c)...)...)
+	assert.Equal(t, exitFailed, r.code)
+	var rep struct {
+		Copied  int64         `json:"copied"`
+		Missing []jsonFinding `json:"missing"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), r.stdout)
+	assert.Zero(t, rep.Copied)
+	require.Len(t, rep.Missing, 1)
+	assert.Equal(t, "destination", rep.Missing[0].Side)
+	assert.Equal(t, "s3:PutObject", rep.Missing[0].Action)
+	require.Len(t, rep.Missing[0].Fixes, 2)
+	assert.Equal(t, "the bucket policy of s3://xacct-demo-destination", rep.Missing[0].Fixes[1].Policy)
+	assert.Equal(t, "XacctDestinationWrite", rep.Missing[0].Fixes[1].Statement.Sid)
 }

@@ -278,6 +278,38 @@ type jsonReport struct {
 	Warned      int64    `json:"warned"`
 	Warnings    []string `json:"warnings"`
 	Errors      []string `json:"errors"`
+	// Missing lists the permissions the preflight found missing, each
+	// with the statements that grant it; PreflightWarnings what the copy
+	// went on without.
+	Missing           []jsonFinding `json:"missing"`
+	PreflightWarnings []jsonFinding `json:"preflightWarnings"`
+}
+
+// jsonFinding is one preflight finding in the JSON report.
+type jsonFinding struct {
+	Side     string    `json:"side"`
+	Action   string    `json:"action"`
+	Resource string    `json:"resource"`
+	Error    string    `json:"error"`
+	Fixes    []jsonFix `json:"fixes"`
+}
+
+// jsonFix is a statement and the policy it belongs in.
+type jsonFix struct {
+	Policy    string          `json:"policy"`
+	Statement xacct.Statement `json:"statement"`
+}
+
+func jsonFindings(fs []*xacct.PreflightFinding) []jsonFinding {
+	out := make([]jsonFinding, 0, len(fs))
+	for _, f := range fs {
+		j := jsonFinding{Side: string(f.Side), Action: f.Action, Resource: f.Resource, Error: errorText(f.Err), Fixes: make([]jsonFix, 0, len(f.Fixes))}
+		for _, fix := range f.Fixes {
+			j.Fixes = append(j.Fixes, jsonFix{Policy: policyPlace(fix), Statement: fix.Statement})
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func newJSONReport(r *xacct.SyncReport) jsonReport {
@@ -303,6 +335,10 @@ func newJSONReport(r *xacct.SyncReport) jsonReport {
 	}
 	for _, err := range r.Errors {
 		j.Errors = append(j.Errors, errorText(err))
+	}
+	j.Missing, j.PreflightWarnings = []jsonFinding{}, []jsonFinding{}
+	if r.Preflight != nil {
+		j.Missing, j.PreflightWarnings = jsonFindings(r.Preflight.Findings), jsonFindings(r.Preflight.Warnings)
 	}
 	return j
 }
