@@ -116,7 +116,7 @@ func (c *ReplicationConfigurator) Plan() *ReplicationPlan {
 		{Kind: StepVersioning, Account: s.Source.Account, Resource: BucketARN(s.Source.Bucket), Summary: "enable versioning on " + s.Source.Bucket},
 		{Kind: StepRole, Account: s.Source.Account, Resource: s.RoleARN(), Summary: "create role " + s.RoleName + " or update its trust policy", Policy: &trust},
 		{Kind: StepRolePolicy, Account: s.Source.Account, Resource: s.RoleARN(), PolicyName: ReplicationRolePolicyName, Summary: "put inline policy " + ReplicationRolePolicyName + " on role " + s.RoleName, Policy: &perm},
-		{Kind: StepReplicationConfiguration, Account: s.Source.Account, Resource: BucketARN(s.Source.Bucket), Summary: fmt.Sprintf("put the replication configuration (%d rules) on %s", len(s.Rules), s.Source.Bucket), Configuration: c.ReplicationConfiguration()},
+		{Kind: StepReplicationConfiguration, Account: s.Source.Account, Resource: BucketARN(s.Source.Bucket), Summary: fmt.Sprintf("put the replication configuration (%s) on %s", plural(len(s.Rules), "rule"), s.Source.Bucket), Configuration: c.ReplicationConfiguration()},
 	}
 	p.Destination.Steps = []ReplicationStep{
 		{Kind: StepVersioning, Account: s.Destination.Account, Resource: BucketARN(s.Destination.Bucket), Summary: "enable versioning on " + s.Destination.Bucket},
@@ -405,4 +405,12 @@ func newConfigDoc(cfg *types.ReplicationConfiguration) *configDoc {
 		doc.Rules = append(doc.Rules, d)
 	}
 	return doc
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
