@@ -69,21 +69,17 @@ type dsTask struct {
 	current            string // the running execution's ARN, "" when none
 }
 
-// dataSyncs holds each sandbox's DataSync state; it lives beside the
-// Sandbox rather than in it so that the service stays in its own files.
-var dataSyncs sync.Map // *Sandbox -> *dataSyncService
-
+// dataSync returns the sandbox's DataSync state, made on first use.
 func (sb *Sandbox) dataSync() *dataSyncService {
-	if v, ok := dataSyncs.Load(sb); ok {
-		return v.(*dataSyncService)
-	}
-	v, _ := dataSyncs.LoadOrStore(sb, &dataSyncService{
-		locations: make(map[string]*dsLocation),
-		tasks:     make(map[string]*dsTask),
-		execs:     make(map[string]*dsExecution),
-		tags:      make(map[string][]dstypes.TagListEntry),
+	sb.dsOnce.Do(func() {
+		sb.ds = &dataSyncService{
+			locations: make(map[string]*dsLocation),
+			tasks:     make(map[string]*dsTask),
+			execs:     make(map[string]*dsExecution),
+			tags:      make(map[string][]dstypes.TagListEntry),
+		}
 	})
-	return v.(*dataSyncService)
+	return sb.ds
 }
 
 // dsError is a DataSync error: the code goes in __type and

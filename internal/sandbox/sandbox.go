@@ -139,6 +139,10 @@ type Sandbox struct {
 
 	// repl is S3 Replication and Batch Replication (replication*.go).
 	repl replicationState
+
+	// ds is DataSync (datasync*.go), made on first use.
+	dsOnce sync.Once
+	ds     *dataSyncService
 }
 
 type objectRef struct{ bucket, key string }
