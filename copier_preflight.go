@@ -638,7 +638,12 @@ func (r *syncRun) prepare(ctx context.Context) error {
 			return err
 		}
 		if err := rep.Err(); err != nil {
-			return fmt.Errorf("preflight: %w", err)
+			if !r.o.dryRun {
+				return fmt.Errorf("preflight: %w", err)
+			}
+			// A dry run changes nothing, so it still shows the whole
+			// plan; the missing permissions come with it.
+			r.fail(fmt.Errorf("preflight: %w", err))
 		}
 		r.mode, r.acl = rep.Mode, rep.ACL
 	} else {
