@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/bits"
 	"strconv"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -97,8 +100,11 @@ func partSizeFor(size, partSize int64) int64 {
 // stream copies one object by reading it with the source client and
 // writing it with the destination client.
 func (r *syncRun) stream(ctx context.Context, from, to Location, obj Object) error {
-	if obj.Size == 0 || obj.Size < r.o.threshold {
+	switch {
+	case obj.Size == 0 || obj.Size < r.o.threshold:
 		return r.streamSingle(ctx, from, to, obj)
+	case obj.Size < r.o.uploadCutoff():
+		return r.streamThrough(ctx, from, to, obj)
 	}
 	return r.streamMultipart(ctx, from, to, obj)
 }
@@ -205,7 +211,166 @@ func readExactly(body io.Reader, buf []byte) error {
 	return nil
 }
 
-// streamMultipart copies an object from the multipart threshold on: a
+// errSizeChanged is a source body holding more or fewer bytes than
+// listed: the object changed, and reading it again would not help.
+var errSizeChanged = errors.New("source object size changed since it was listed")
+
+// sizedReader passes a source body through and fails when it yields more
+// or fewer bytes than the size listed, so that a changed object is never
+// written under its old length.
+type sizedReader struct {
+	r    io.Reader
+	size int64
+	left int64
+}
+
+func (s *sizedReader) Read(p []byte) (int, error) {
+	if s.left == 0 {
+		// One byte more than listed is enough to know.
+		var one [1]byte
+		n, err := s.r.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: longer than the %d bytes listed", errSizeChanged, s.size)
+		}
+		if err == nil {
+			// A reader may return 0, nil; the caller will ask again.
+			return 0, nil
+		}
+		return 0, err
+	}
+	if int64(len(p)) > s.left {
+		p = p[:s.left]
+	}
+	n, err := s.r.Read(p)
+	s.left -= int64(n)
+	if err == io.EOF && s.left > 0 {
+		return n, fmt.Errorf("%w: %d bytes short of the %d listed", errSizeChanged, s.left, s.size)
+	}
+	return n, err
+}
+
+// streamThrough copies an object from the multipart threshold up to the
+// stream upload cutoff with one PutObject whose body is the source's
+// GetObject body, so memory stays at one copy buffer whatever the size.
+// The body cannot be rewound for an SDK retry, so a write that fails with
+// a retryable error is tried once more from a new GetObject pinned to the
+// listed ETag. A failed PutObject leaves nothing on S3.
+func (r *syncRun) streamThrough(ctx context.Context, from, to Location, obj Object) error {
+	o := &r.o.object
+	var tags objectProps
+	tagErr := r.sourceTags(ctx, from, &tags)
+	if tagErr != nil && !isAccessDenied(tagErr) {
+		return fmt.Errorf("get source tags: %w", tagErr)
+	}
+	tagging, retried := tags.tagging, false
+	for {
+		head, out, err := r.putThrough(ctx, from, to, obj, tagging)
+		var pe *putError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe) && tagging != "" && isAccessDenied(pe.err):
+			// x-amz-tagging needs s3:PutObjectTagging on the destination.
+			tagErr, tagging = pe.err, ""
+			continue
+		case !retried && retryableStream(ctx, err):
+			retried = true
+			r.o.logger.LogAttrs(ctx, slog.LevelDebug, "retrying streamed put", slog.String("bucket", to.Bucket), slog.String("key", to.Prefix), slog.Any("error", err))
+			continue
+		default:
+			return err
+		}
+		if tagErr != nil {
+			r.warnTags(ctx, from, tagErr)
+		}
+		if o.noVerify {
+			return nil
+		}
+		return r.verifyCopy(ctx, from, to, obj, headFacts(head), putFacts(out))
+	}
+}
+
+// putError is the failure of the PutObject of streamThrough, as opposed
+// to that of its GetObject.
+type putError struct{ err error }
+
+func (e *putError) Error() string { return "put destination: " + e.err.Error() }
+func (e *putError) Unwrap() error { return e.err }
+
+// retryableStream reports whether a streamed copy that failed with err is
+// worth one more try: a server error, throttling or a dropped connection,
+// not a refusal (AccessDenied, PreconditionFailed), a changed source or a
+// cancelled sync.
+func retryableStream(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, errSizeChanged) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	return retry.IsErrorRetryables(retry.DefaultRetryables).IsErrorRetryable(err) == aws.TrueTernary
+}
+
+// putThrough is one attempt of streamThrough: a GetObject of the source
+// and a PutObject of its body.
+func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object, tagging string) (*s3.HeadObjectOutput, *s3.PutObjectOutput, error) {
+	o := &r.o.object
+	got, err := r.c.src.GetObject(ctx, &s3.GetObjectInput{
+		Bucket:              aws.String(from.Bucket),
+		Key:                 aws.String(from.Prefix),
+		IfMatch:             ifMatch(obj),
+		ChecksumMode:        types.ChecksumModeEnabled,
+		ExpectedBucketOwner: optional(r.o.srcAccount),
+		RequestPayer:        o.payer(),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("get source: %w", err)
+	}
+	defer got.Body.Close()
+	if got.ContentLength != nil && *got.ContentLength != obj.Size {
+		return nil, nil, fmt.Errorf("%w: %d bytes, %d listed", errSizeChanged, *got.ContentLength, obj.Size)
+	}
+	head := headFromGet(got)
+	props := propsFromHead(head, o)
+	props.tagging = tagging
+	in := &s3.PutObjectInput{
+		Bucket:              aws.String(to.Bucket),
+		Key:                 aws.String(to.Prefix),
+		Body:                &sizedReader{r: got.Body, size: obj.Size, left: obj.Size},
+		ContentLength:       aws.Int64(obj.Size),
+		ACL:                 r.acl,
+		ExpectedBucketOwner: optional(r.o.dstAccount),
+	}
+	// A whole-object checksum of the source goes out as the expected
+	// checksum, so S3 refuses different bytes.
+	props.put(in, o)
+	out, err := r.o.dst.PutObject(ctx, in, unbufferedPut(in))
+	if err != nil {
+		return nil, nil, &putError{err}
+	}
+	return head, out, nil
+}
+
+// unbufferedPut adapts one PutObject to a body that cannot be rewound.
+// The SDK could not retry it, so its retries are off (streamThrough
+// retries the whole object instead). Over plain HTTP the SDK would hash
+// the body to sign it and could not compute a checksum header, so the
+// payload goes UNSIGNED and a checksum is sent only when the source gave
+// one; over HTTPS the SDK already sends an unsigned payload with a
+// trailing checksum.
+func unbufferedPut(in *s3.PutObjectInput) func(*s3.Options) {
+	return func(o *s3.Options) {
+		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1)
+		if !strings.HasPrefix(strings.ToLower(aws.ToString(o.BaseEndpoint)), "http://") {
+			return
+		}
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		if in.ChecksumCRC32 == nil && in.ChecksumCRC32C == nil && in.ChecksumCRC64NVME == nil && in.ChecksumSHA1 == nil && in.ChecksumSHA256 == nil {
+			// Only a checksum value can go as a header without reading
+			// the body first; verification checks the copy instead.
+			in.ChecksumAlgorithm = ""
+		}
+	}
+}
+
+// streamMultipart copies an object from the stream upload cutoff on: a
 // HeadObject of the source for its properties, a multipart upload with
 // them whose parts are ranged reads of the source, then verification. A
 // whole-object checksum of the source is given at completion, so S3

@@ -22,15 +22,18 @@ import (
 	"github.com/xacct/xacct/internal/sandbox"
 )
 
-// streamPaths are the two streamed paths between two identities: 1 KiB
-// takes one PutObject, 6 MiB a multipart upload above the 5 MiB
-// threshold of twoIdentities.copier.
+// streamPaths are the three streamed paths between two identities: 1 KiB
+// takes one buffered PutObject; 6 MiB, above the 5 MiB threshold of
+// twoIdentities.copier, one unbuffered PutObject below a 20 MiB stream
+// upload cutoff, and a multipart upload with the cutoff at the threshold.
 var streamPaths = []struct {
 	name string
 	size int
+	opts []xacct.CopierOption
 }{
-	{"PutObject", 1 << 10},
-	{"multipart", 6 * miB},
+	{"PutObject", 1 << 10, nil},
+	{"streamed PutObject", 6 * miB, []xacct.CopierOption{xacct.WithStreamUploadCutoff(20 * miB)}},
+	{"multipart", 6 * miB, []xacct.CopierOption{xacct.WithStreamUploadCutoff(5 * miB)}},
 }
 
 func (x *twoIdentities) head(t *testing.T, c *s3.Client, bucket, key string) *s3.HeadObjectOutput {
@@ -67,7 +70,7 @@ func TestStreamKeepsProperties(t *testing.T) {
 			t.Run(p.name+"/"+tc.name, func(t *testing.T) {
 				x := newTwoIdentities(t)
 				body := putRichObject(t, x.ownerA, x.src.Bucket, "rich.bin", p.size)
-				opts := append([]xacct.CopierOption{xacct.WithCopyProps(xacct.CopyPropsAll)}, tc.opts...)
+				opts := append(append([]xacct.CopierOption{xacct.WithCopyProps(xacct.CopyPropsAll)}, p.opts...), tc.opts...)
 				rep, err := x.copier(t, opts...).Sync(t.Context(), x.src, x.dst)
 				require.NoError(t, err, "verified from the write's response: the writer need not read its copy")
 				require.Equal(t, xacct.ModeStream, rep.Mode)
@@ -216,14 +219,14 @@ func TestStreamCorruptionFailsTheObject(t *testing.T) {
 			x := newTwoIdentities(t)
 			_, err := x.ownerA.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("o.bin"), Body: bytes.NewReader(seededBytes(p.size, 3))})
 			require.NoError(t, err)
-			c, err := xacct.NewCopier(x.sb.S3(x.reader), xacct.WithDestinationClient(&corruptingWriter{Client: x.sb.S3(x.writer)}),
-				xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithTransferMode(xacct.ModeStream))
+			c, err := xacct.NewCopier(x.sb.S3(x.reader), append([]xacct.CopierOption{xacct.WithDestinationClient(&corruptingWriter{Client: x.sb.S3(x.writer)}),
+				xacct.WithPartSize(5 * miB), xacct.WithMultipartThreshold(5 * miB), xacct.WithTransferMode(xacct.ModeStream)}, p.opts...)...)
 			require.NoError(t, err)
 			rep, err := c.Sync(t.Context(), x.src, x.dst)
 			require.Error(t, err)
 			assert.EqualValues(t, 1, rep.Failed)
 			assert.Zero(t, rep.Copied)
-			if p.name == "PutObject" {
+			if p.name != "multipart" {
 				var verr *xacct.VerifyError
 				require.ErrorAs(t, err, &verr)
 				assert.ErrorIs(t, err, xacct.ErrMismatch)
@@ -300,13 +303,13 @@ func TestObjectLockRoundTrip(t *testing.T) {
 				lockBucket(t, x.ownerB, x.dst.Bucket)
 				until := putLocked(t, x.ownerA, x.src.Bucket, "a/locked.bin", p.size)
 				putLocked(t, x.ownerA, x.src.Bucket, "b/locked.bin", p.size)
-				rep, err := x.copier(t, xacct.WithObjectLock(true), xacct.WithFilters(xacct.Exclude("b/*"))).Sync(t.Context(), x.src, x.dst)
+				rep, err := x.copier(t, append([]xacct.CopierOption{xacct.WithObjectLock(true), xacct.WithFilters(xacct.Exclude("b/*"))}, p.opts...)...).Sync(t.Context(), x.src, x.dst)
 				require.NoError(t, err)
 				require.Equal(t, xacct.ModeStream, rep.Mode)
 				require.EqualValues(t, 1, rep.Copied)
 				assertLocked(t, x.head(t, x.ownerB, x.dst.Bucket, "copy/a/locked.bin"), until)
 
-				rep, err = x.copier(t).Sync(t.Context(), x.src, x.dst, xacct.WithFilters(xacct.Exclude("a/*")))
+				rep, err = x.copier(t, p.opts...).Sync(t.Context(), x.src, x.dst, xacct.WithFilters(xacct.Exclude("a/*")))
 				require.NoError(t, err)
 				require.EqualValues(t, 1, rep.Copied)
 				h := x.head(t, x.ownerB, x.dst.Bucket, "copy/b/locked.bin")

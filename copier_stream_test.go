@@ -66,7 +66,9 @@ func newTwoIdentities(t *testing.T) *twoIdentities {
 func (x *twoIdentities) copier(t *testing.T, opts ...xacct.CopierOption) *xacct.Copier {
 	t.Helper()
 	base := []xacct.CopierOption{
-		xacct.WithPartSize(5 * miB), xacct.WithMultipartThreshold(5 * miB),
+		// A cutoff at the threshold: objects from 5 MiB on take a
+		// multipart upload unless a test sets a higher cutoff.
+		xacct.WithPartSize(5 * miB), xacct.WithMultipartThreshold(5 * miB), xacct.WithStreamUploadCutoff(5 * miB),
 		xacct.WithSourceAccount(sandbox.AccountA), xacct.WithDestinationAccount(sandbox.AccountB),
 	}
 	c, err := xacct.NewCopierFromConfigs(x.sb.Config(x.reader), x.sb.Config(x.writer), append(base, opts...)...)
@@ -201,7 +203,7 @@ func TestStreamFailureAbortsUpload(t *testing.T) {
 				w.cancel = cancel
 			}
 			c, err := xacct.NewCopier(x.sb.S3(x.reader), xacct.WithDestinationClient(w),
-				xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithConcurrency(2))
+				xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(5*miB), xacct.WithConcurrency(2))
 			require.NoError(t, err)
 
 			rep, err := c.Sync(ctx, x.src, x.dst)
@@ -248,7 +250,7 @@ func (m *memSource) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...fun
 	if _, err := fmt.Sscanf(aws.ToString(in.Range), "bytes=%d-%d", &from, &to); err != nil {
 		from, to = 0, m.size-1
 	}
-	return &s3.GetObjectOutput{Body: io.NopCloser(&pattern{off: from, n: to - from + 1})}, nil
+	return &s3.GetObjectOutput{Body: io.NopCloser(&pattern{off: from, n: to - from + 1}), ContentLength: aws.Int64(to - from + 1), ETag: aws.String(`"e"`)}, nil
 }
 
 // pattern yields n bytes of a position-dependent pattern.
@@ -272,6 +274,7 @@ type memSink struct {
 	mu    sync.Mutex
 	got   int64
 	parts int
+	puts  int
 	sum   uint64
 }
 
@@ -318,10 +321,10 @@ func (m *memSink) CompleteMultipartUpload(context.Context, *s3.CompleteMultipart
 	return &s3.CompleteMultipartUploadOutput{}, nil
 }
 
-func streamOnce(t testing.TB, size int64, concurrency int) *memSink {
+func streamOnce(t testing.TB, size int64, concurrency int, opts ...xacct.CopierOption) *memSink {
 	sink := &memSink{}
-	c, err := xacct.NewCopier(&memSource{size: size}, xacct.WithDestinationClient(sink), xacct.WithTransferMode(xacct.ModeStream),
-		xacct.WithPreflight(false), xacct.WithConcurrency(concurrency), xacct.WithCompare(xacct.CompareSizeOnly))
+	c, err := xacct.NewCopier(&memSource{size: size}, append([]xacct.CopierOption{xacct.WithDestinationClient(sink), xacct.WithTransferMode(xacct.ModeStream),
+		xacct.WithPreflight(false), xacct.WithConcurrency(concurrency), xacct.WithCompare(xacct.CompareSizeOnly)}, opts...)...)
 	require.NoError(t, err)
 	rep, err := c.Sync(context.Background(), xacct.MustParseLocation("s3://mem-src/"), xacct.MustParseLocation("s3://mem-dst/"))
 	require.NoError(t, err)
@@ -337,7 +340,9 @@ func TestStreamMemoryIsBoundedByConcurrencyTimesPartSize(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		sink := streamOnce(t, size, concurrency)
+		// A cutoff at the threshold sends every object from 8 MiB on
+		// through a multipart upload.
+		sink := streamOnce(t, size, concurrency, xacct.WithStreamUploadCutoff(xacct.DefaultMultipartThreshold))
 		runtime.ReadMemStats(&after)
 		alloc := after.TotalAlloc - before.TotalAlloc
 		bound := uint64(concurrency)*xacct.DefaultPartSize + miB
@@ -355,6 +360,66 @@ func BenchmarkStream64MiB(b *testing.B) {
 	b.SetBytes(64 * miB)
 	b.ReportAllocs()
 	for b.Loop() {
-		n.Add(streamOnce(b, 64*miB, 2).got)
+		n.Add(streamOnce(b, 64*miB, 2, xacct.WithStreamUploadCutoff(xacct.DefaultMultipartThreshold)).got)
+	}
+}
+
+// PutObject drains a streamed body as S3 would, without keeping it.
+func (m *memSink) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	var sum uint64
+	var buf [4096]byte
+	var n int64
+	for {
+		k, err := in.Body.Read(buf[:])
+		for _, c := range buf[:k] {
+			sum += uint64(c)
+		}
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if n != aws.ToInt64(in.ContentLength) {
+		return nil, fmt.Errorf("body of %d bytes, Content-Length %d", n, aws.ToInt64(in.ContentLength))
+	}
+	m.mu.Lock()
+	m.got += n
+	m.puts++
+	m.sum += sum
+	m.mu.Unlock()
+	return &s3.PutObjectOutput{ETag: aws.String(`"e"`)}, nil
+}
+
+// Below the stream upload cutoff (200 MiB by default) an object above the
+// multipart threshold goes through in one PutObject without being
+// buffered: memory stays far below its size, whatever the concurrency.
+func TestStreamThroughMemoryIsFarBelowObjectSize(t *testing.T) {
+	const size = 64 * miB
+	for _, concurrency := range []int{1, 4} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		sink := streamOnce(t, size, concurrency)
+		runtime.ReadMemStats(&after)
+		alloc := after.TotalAlloc - before.TotalAlloc
+		t.Logf("64 MiB streamed through with concurrency %d: %.2f MiB allocated", concurrency, float64(alloc)/miB)
+		assert.Less(t, alloc, uint64(4*miB))
+		assert.EqualValues(t, size, sink.got)
+		assert.Equal(t, 1, sink.puts)
+		assert.Zero(t, sink.parts)
+		assert.Equal(t, uint64(size/256*(255*256/2)), sink.sum, "every byte arrives once")
+	}
+}
+
+func BenchmarkStreamThrough64MiB(b *testing.B) {
+	b.SetBytes(64 * miB)
+	b.ReportAllocs()
+	for b.Loop() {
+		if sink := streamOnce(b, 64*miB, 2); sink.puts != 1 {
+			b.Fatalf("%d PutObject, want 1", sink.puts)
+		}
 	}
 }

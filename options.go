@@ -40,6 +40,11 @@ const (
 	// MaxPutObjectSize is the largest object one PutObject writes, in
 	// bytes (5 GiB).
 	MaxPutObjectSize = 5 << 30
+	// DefaultStreamUploadCutoff is the size from which streamed objects
+	// are written with a multipart upload rather than one unbuffered
+	// PutObject, in bytes (200 MiB), as rclone's upload_cutoff. See
+	// WithStreamUploadCutoff.
+	DefaultStreamUploadCutoff = 200 << 20
 )
 
 // TransferMode is how a Copier moves an object's bytes.
@@ -56,7 +61,7 @@ const (
 	ModeServerSide
 	// ModeStream reads with the source client (ranged GetObject) and
 	// writes with the destination client (PutObject, or a multipart
-	// upload from the multipart threshold), so each side needs only its
+	// upload from the stream upload cutoff), so each side needs only its
 	// own permissions. Bytes pass through this process.
 	ModeStream
 )
@@ -147,6 +152,10 @@ type copierOptions struct {
 	mode      TransferMode
 	partSize  int64
 	threshold int64
+	// streamCutoff is where streamed objects switch from one unbuffered
+	// PutObject to a multipart upload; see uploadCutoff.
+	streamCutoff    int64
+	streamCutoffSet bool
 	// copyThreshold is where server-side copies switch to UploadPartCopy.
 	copyThreshold int64
 	srcAccount    string
@@ -257,14 +266,44 @@ func WithPartSize(n int64) CopierOption {
 }
 
 // WithMultipartThreshold sets the size, in bytes, from which a streamed
-// object is written with a multipart upload instead of one PutObject, and
-// a server-side copy uses UploadPartCopy instead of one CopyObject, from 1
+// object is no longer read into a buffer and written with one PutObject
+// (it is then written unbuffered below the stream upload cutoff, see
+// WithStreamUploadCutoff, and with a multipart upload from it on), and a
+// server-side copy uses UploadPartCopy instead of one CopyObject, from 1
 // to MaxPutObjectSize: aws-cli's multipart_threshold. Empty objects always
 // take one request. Default DefaultMultipartThreshold for streaming and
 // DefaultMultipartCopyThreshold for server-side copies; see
 // WithMultipartCopyThreshold to set the latter alone.
 func WithMultipartThreshold(n int64) CopierOption {
 	return func(o *copierOptions) { o.threshold, o.copyThreshold = n, n }
+}
+
+// WithStreamUploadCutoff sets the size, in bytes, from which a streamed
+// object is written with a multipart upload, from the multipart threshold
+// to MaxPutObjectSize: rclone's upload_cutoff. Streamed objects below the
+// multipart threshold are read into a buffer and written with one
+// PutObject; objects from the threshold up to the cutoff are written with
+// one PutObject whose body is the source's GetObject body, passed through
+// without buffering, so they cost one copy buffer of memory instead of
+// their size and one request instead of a multipart upload. Such a body
+// cannot be rewound, so a write that fails with a retryable error (5xx,
+// SlowDown, a dropped connection) is retried once from a new GetObject.
+// Objects from the cutoff on take a multipart upload. Setting it to the
+// multipart threshold turns unbuffered writes off. Default
+// DefaultStreamUploadCutoff (200 MiB), or the multipart threshold when that
+// is larger.
+func WithStreamUploadCutoff(n int64) CopierOption {
+	return func(o *copierOptions) { o.streamCutoff, o.streamCutoffSet = n, true }
+}
+
+// uploadCutoff returns the size from which streamed objects take a
+// multipart upload. Unset, it is never below the multipart threshold, so
+// raising the threshold alone keeps working.
+func (o *copierOptions) uploadCutoff() int64 {
+	if !o.streamCutoffSet {
+		return max(DefaultStreamUploadCutoff, o.threshold)
+	}
+	return o.streamCutoff
 }
 
 // WithMultipartCopyThreshold sets only the server-side threshold, in
@@ -353,6 +392,9 @@ func (o *copierOptions) validate() error {
 	}
 	if o.threshold < 1 || o.threshold > MaxPutObjectSize {
 		return bad("multipart threshold", o.threshold, fmt.Sprintf("must be between 1 and %d (5 GiB) bytes", MaxPutObjectSize))
+	}
+	if o.streamCutoffSet && (o.streamCutoff < o.threshold || o.streamCutoff > MaxPutObjectSize) {
+		return bad("stream upload cutoff", o.streamCutoff, fmt.Sprintf("must be between the multipart threshold (%d bytes) and %d (5 GiB) bytes", o.threshold, MaxPutObjectSize))
 	}
 	if o.copyThreshold < 1 || o.copyThreshold > MaxCopyObjectSize {
 		return bad("multipart copy threshold", o.copyThreshold, fmt.Sprintf("must be between 1 and %d (5 GiB) bytes", int64(MaxCopyObjectSize)))

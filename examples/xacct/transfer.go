@@ -18,6 +18,7 @@ type transferFlags struct {
 	kmsKeyID     string
 	copyProps    string
 	threshold    sizeFlag
+	cutoff       sizeFlag
 	partSize     sizeFlag
 	requestPayer string
 	mode         string
@@ -56,6 +57,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.kmsKeyID, "sse-kms-key-id", "", "encrypt copies with KMS key `KEY` (id, ARN or alias ARN); implies --sse aws:kms")
 	fs.StringVar(&t.copyProps, "copy-props", t.copyProps, "properties copies keep: none, metadata-directive (metadata and content headers), default (also tags) or all")
 	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024; default 8MiB when streaming, 5GiB server-side)")
+	fs.Var(&t.cutoff, "stream-upload-cutoff", "when streaming, write objects from the multipart threshold up to `SIZE` with one unbuffered PutObject and larger ones in parts, up to 5GiB (units are powers of 1024; default 200MiB)")
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
 	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
 	fs.Lookup("request-payer").NoOptDefVal = "requester"
@@ -89,6 +91,9 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 	// uploads but one CopyObject up to 5 GiB for server-side copies.
 	if t.threshold.set {
 		opts = append(opts, xacct.WithMultipartThreshold(t.threshold.n))
+	}
+	if t.cutoff.set {
+		opts = append(opts, xacct.WithStreamUploadCutoff(t.cutoff.n))
 	}
 	return opts, nil
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -164,6 +165,10 @@ func (sb *Sandbox) injectFault(w http.ResponseWriter, r *http.Request, op, key, 
 	if msg == "" {
 		msg = "injected fault: " + code
 	}
+	// Read the request body first, as a server that refuses after the
+	// upload does: an unread body makes net/http close the connection
+	// with a reset, which the client could see instead of the answer.
+	_, _ = io.Copy(io.Discard, r.Body)
 	switch service {
 	case "sts":
 		writeQueryError(w, stsNS, status, code, msg)

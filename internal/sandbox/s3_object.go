@@ -274,6 +274,19 @@ func (sb *Sandbox) getObject(w http.ResponseWriter, r *http.Request, bucket, key
 		}
 		ow.partNumber, ow.partial = true, true
 	}
+	if im := r.Header.Get("If-Match"); im != "" {
+		// S3 answers 412 when the object's ETag is not among those
+		// given, so a reader pinned to a listed version notices a change.
+		obj, info, err := sb.backend.info(bucket, key, q.Get("versionId"))
+		if err != nil {
+			writeBackendError(w, err)
+			return
+		}
+		if !etagListed(im, objectETag(obj, info)) {
+			writeS3Error(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
+			return
+		}
+	}
 	sb.s3.ServeHTTP(ow, r)
 	// A HEAD writes neither status nor body: net/http sends the headers
 	// after the handler returns.
@@ -287,18 +300,22 @@ func objectETag(obj *gofakes3.Object, info *objectInfo) string {
 	return gofakes3.FormatETag(obj.Hash)
 }
 
+// etagListed reports whether etag is in a comma-separated If-Match list,
+// or the list is "*".
+func etagListed(list, etag string) bool {
+	for e := range strings.SplitSeq(list, ",") {
+		e = strings.TrimSpace(e)
+		if e == "*" || strings.Trim(e, `"`) == strings.Trim(etag, `"`) {
+			return true
+		}
+	}
+	return false
+}
+
 // copyPreconditions checks x-amz-copy-source-if-match and -if-none-match
 // against the source's ETag, writing 412 when one fails.
 func copyPreconditions(w http.ResponseWriter, r *http.Request, etag string) bool {
-	match := func(list string) bool {
-		for e := range strings.SplitSeq(list, ",") {
-			e = strings.TrimSpace(e)
-			if e == "*" || strings.Trim(e, `"`) == strings.Trim(etag, `"`) {
-				return true
-			}
-		}
-		return false
-	}
+	match := func(list string) bool { return etagListed(list, etag) }
 	if v := r.Header.Get("X-Amz-Copy-Source-If-Match"); v != "" && !match(v) {
 		writeS3Error(w, http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold")
 		return false
