@@ -51,9 +51,8 @@ type DataSyncEndpoint struct {
 	Account string `json:"account"`
 	// Region is the bucket's region, such as "eu-west-1".
 	Region string `json:"region"`
-	// Subdirectory is the prefix DataSync works under; "" is the whole
-	// bucket. A leading "/" is accepted and means the same as none, as
-	// DataSync treats the bucket as a file system root.
+	// Subdirectory is the prefix DataSync works under, such as
+	// "exports/2024"; "" is the whole bucket. It must not start with "/".
 	Subdirectory string `json:"subdirectory,omitempty"`
 }
 
@@ -354,9 +353,9 @@ func (s DataSyncSpec) validateReport(bad func(field, value, rule string) error) 
 	return validateSubdirectory("TaskReport.Destination.S3.Subdirectory", ptrString(r.Destination.S3.Subdirectory))
 }
 
-// validateSubdirectory applies the CreateLocationS3 rules. A leading "/"
-// is allowed (AWS accepts it); the //, /./ and /../ sequences are not,
-// as DataSync cannot transfer objects under such prefixes.
+// validateSubdirectory applies the CreateLocationS3 rules: a prefix must
+// not start with "/" nor hold the //, /./ and /../ sequences, as DataSync
+// cannot transfer objects under such prefixes.
 func validateSubdirectory(field, sub string) error {
 	bad := func(rule string) error {
 		return &ValidationError{Field: field, Value: sub, Rule: rule, Err: ErrInvalidOption}
@@ -367,10 +366,13 @@ func validateSubdirectory(field, sub string) error {
 	if !subdirectoryRE.MatchString(sub) {
 		return bad("may contain only letters, digits, spaces and _-+./()")
 	}
+	if strings.HasPrefix(sub, "/") {
+		return bad(`must not start with "/" (write "exports/2024", not "/exports/2024")`)
+	}
 	if strings.Contains(sub, "//") {
 		return bad("must not contain // (DataSync cannot transfer objects under such a prefix)")
 	}
-	padded := "/" + strings.TrimPrefix(sub, "/") + "/"
+	padded := "/" + sub + "/"
 	for _, seq := range []string{"/./", "/../"} {
 		if strings.Contains(padded, seq) {
 			return bad("must not contain " + seq + " (DataSync cannot transfer objects under such a prefix)")

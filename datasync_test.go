@@ -28,7 +28,7 @@ func TestDataSyncSpecValidate(t *testing.T) {
 		field string
 	}{
 		{"valid", func(*xacct.DataSyncSpec) {}, ""},
-		{"leading slash subdirectory is accepted", func(s *xacct.DataSyncSpec) { s.Source.Subdirectory = "/exports/2024" }, ""},
+		{"leading slash subdirectory", func(s *xacct.DataSyncSpec) { s.Source.Subdirectory = "/exports/2024" }, "Source.Subdirectory"},
 		{"bad source bucket", func(s *xacct.DataSyncSpec) { s.Source.Bucket = "Team_A" }, "Source.Bucket"},
 		{"bad destination bucket", func(s *xacct.DataSyncSpec) { s.Destination.Bucket = "ab" }, "Destination.Bucket"},
 		{"bad account", func(s *xacct.DataSyncSpec) { s.Destination.Account = "2222" }, "Destination.Account"},

@@ -47,7 +47,7 @@ var dataSyncSpecFlags = []string{
 }
 
 func (f *dataSyncFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.specFile, "spec", "", "read the DataSyncSpec from this JSON `FILE` instead of the flags below")
+	fs.StringVar(&f.specFile, "spec", "", "read the DataSyncSpec from this JSON or YAML `FILE` instead of the flags below")
 	fs.StringVar(&f.source, "source", "", "transfer from `s3://BUCKET[/SUBDIR]`")
 	fs.StringVar(&f.sourceAccount, "source-account", "", "the 12-digit `ID` of the account that owns the source bucket")
 	fs.StringVar(&f.dest, "dest", "", "transfer into `s3://BUCKET[/SUBDIR]`")
@@ -179,8 +179,8 @@ change, apply makes the changes (again only where needed), run starts the
 task and follows it to the end.
 
 The spec comes from flags (--source, --source-account, --dest,
---dest-account…) or from a JSON file (--spec), the library's DataSyncSpec;
-YAML is not read. The source account's part runs with --source-profile or
+--dest-account…) or from a JSON or YAML file (--spec), the library's
+DataSyncSpec. The source account's part runs with --source-profile or
 --source-role-arn (default --profile), the destination's with --dest-profile
 or --dest-role-arn: without either, apply prints that part for the
 destination's owners.`,

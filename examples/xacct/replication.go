@@ -52,7 +52,7 @@ var replicationSpecFlags = []string{
 // register adds the spec and identity flags to fs. rulePrefix adds
 // --prefix as a rule flag; status uses --prefix to select objects.
 func (f *replicationFlags) register(fs *pflag.FlagSet, rulePrefix bool) {
-	fs.StringVar(&f.specFile, "spec", "", "read the ReplicationSpec from this JSON `FILE` instead of the flags below")
+	fs.StringVar(&f.specFile, "spec", "", "read the ReplicationSpec from this JSON or YAML `FILE` instead of the flags below")
 	fs.StringVar(&f.source, "source", "", "replicate from this bucket, `s3://BUCKET`")
 	fs.StringVar(&f.sourceAccount, "source-account", "", "the 12-digit `ID` of the account that owns the source bucket")
 	fs.StringVar(&f.dest, "dest", "", "replicate into this bucket, `s3://BUCKET`")
@@ -199,8 +199,8 @@ differs), status follows objects, diff finds drift and backfill replicates the
 objects that existed before.
 
 The spec comes from flags (--source, --source-account, --dest, --dest-account,
---rule…) or from a JSON file (--spec), the library's ReplicationSpec with its
-Go field names; YAML is not read. The source account's part runs with
+--rule…) or from a JSON or YAML file (--spec), the library's ReplicationSpec
+with its Go field names. The source account's part runs with
 --source-profile or --source-role-arn (default --profile), the destination
 account's with --dest-profile or --dest-role-arn: without either, apply leaves
 that part to the destination's owners and prints it for them.`,
