@@ -26,7 +26,7 @@ const dataSyncTargetPrefix = "FmrsService."
 
 // dataSyncOps are the operations served.
 var dataSyncOps = map[string]bool{
-	"CreateLocationS3": true, "DescribeLocationS3": true, "ListLocations": true,
+	"CreateLocationS3": true, "UpdateLocationS3": true, "DescribeLocationS3": true, "ListLocations": true,
 	"CreateTask": true, "DescribeTask": true, "UpdateTask": true, "ListTasks": true,
 	"TagResource": true, "ListTagsForResource": true,
 	"StartTaskExecution": true, "DescribeTaskExecution": true, "CancelTaskExecution": true,
@@ -161,6 +161,12 @@ func (sb *Sandbox) dataSyncCall(r *http.Request, req *request, op string, body [
 			return nil, err
 		}
 		return sb.createLocationS3(r, req, &in)
+	case "UpdateLocationS3":
+		var in datasync.UpdateLocationS3Input
+		if err := decode(&in); err != nil {
+			return nil, err
+		}
+		return sb.updateLocationS3(r, req, &in)
 	case "DescribeLocationS3":
 		var in datasync.DescribeLocationS3Input
 		if err := decode(&in); err != nil {
@@ -357,16 +363,8 @@ func (sb *Sandbox) createLocationS3(r *http.Request, req *request, in *datasync.
 	if padded := "/" + strings.TrimPrefix(sub, "/") + "/"; strings.Contains(sub, "//") || strings.Contains(padded, "/./") || strings.Contains(padded, "/../") {
 		return nil, dsInvalid("Subdirectory %q must not contain //, /./ or /../", sub)
 	}
-	roleAcct, roleName := parseRoleARN(roleARN)
-	if _, found := sb.role(roleAcct, roleName); !found {
-		return nil, dsInvalid("role %s does not exist or DataSync cannot assume it", roleARN)
-	}
-	if a := sb.authz(); a != nil {
-		pass := sb.newAccessRequest(r, req.id, "iam:PassRole", roleARN, roleAcct)
-		pass.Context["iam:PassedToService"] = []string{dataSyncPrincipal}
-		if msg := decide(r.Context(), a, pass); msg != "" {
-			return nil, &dsError{http.StatusBadRequest, "AccessDeniedException", msg}
-		}
+	if err := sb.passRole(r, req, roleARN); err != nil {
+		return nil, err
 	}
 	if sb.BucketOwner(bucket) == "" {
 		return nil, dsInvalid("unable to connect to S3 bucket %s: the bucket does not exist", bucket)
@@ -391,6 +389,74 @@ func (sb *Sandbox) createLocationS3(r *http.Request, req *request, in *datasync.
 	ds.locations[loc.arn] = loc
 	ds.addTags(loc.arn, in.Tags)
 	return map[string]any{"LocationArn": loc.arn}, nil
+}
+
+// passRole checks that roleARN exists and that the caller may pass it
+// to DataSync (iam:PassRole with iam:PassedToService).
+func (sb *Sandbox) passRole(r *http.Request, req *request, roleARN string) error {
+	roleAcct, roleName := parseRoleARN(roleARN)
+	if _, found := sb.role(roleAcct, roleName); !found {
+		return dsInvalid("role %s does not exist or DataSync cannot assume it", roleARN)
+	}
+	if a := sb.authz(); a != nil {
+		pass := sb.newAccessRequest(r, req.id, "iam:PassRole", roleARN, roleAcct)
+		pass.Context["iam:PassedToService"] = []string{dataSyncPrincipal}
+		if msg := decide(r.Context(), a, pass); msg != "" {
+			return &dsError{http.StatusBadRequest, "AccessDeniedException", msg}
+		}
+	}
+	return nil
+}
+
+// updateLocationS3 changes what the request carries of an S3
+// location: its role (which the caller must be allowed to pass), its
+// storage class and its subdirectory.
+func (sb *Sandbox) updateLocationS3(r *http.Request, req *request, in *datasync.UpdateLocationS3Input) (any, error) {
+	arn := str(in.LocationArn)
+	if err := sb.dataSyncAuthorize(r, req, "UpdateLocationS3", arn); err != nil {
+		return nil, err
+	}
+	ds := sb.dataSync()
+	ds.mu.Lock()
+	l, ok := ds.locations[arn]
+	ds.mu.Unlock()
+	if !ok || l.account != req.principal.Account {
+		return nil, dsInvalid("location %s not found", arn)
+	}
+	if in.S3StorageClass != "" {
+		valid := false
+		for _, c := range in.S3StorageClass.Values() {
+			valid = valid || c == in.S3StorageClass
+		}
+		if !valid {
+			return nil, dsInvalid("S3StorageClass %q is not a storage class", in.S3StorageClass)
+		}
+	}
+	role := ""
+	if in.S3Config != nil {
+		if role = str(in.S3Config.BucketAccessRoleArn); role == "" {
+			return nil, dsInvalid("S3Config.BucketAccessRoleArn is required")
+		}
+		if err := sb.passRole(r, req, role); err != nil {
+			return nil, err
+		}
+	}
+	sub := str(in.Subdirectory)
+	if padded := "/" + strings.TrimPrefix(sub, "/") + "/"; strings.Contains(sub, "//") || strings.Contains(padded, "/./") || strings.Contains(padded, "/../") {
+		return nil, dsInvalid("Subdirectory %q must not contain //, /./ or /../", sub)
+	}
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if in.S3StorageClass != "" {
+		l.storageClass = in.S3StorageClass
+	}
+	if role != "" {
+		l.roleARN = role
+	}
+	if in.Subdirectory != nil {
+		l.subdirectory = strings.Trim(sub, "/")
+	}
+	return map[string]any{}, nil
 }
 
 func (sb *Sandbox) describeLocationS3(r *http.Request, req *request, arn string) (any, error) {
@@ -552,6 +618,52 @@ func mergeOptions(base dstypes.Options, over *dstypes.Options) dstypes.Options {
 	return out
 }
 
+// checkManifestAndReport normalises a task's manifest and report
+// configurations: an empty one (how UpdateTask removes it) becomes nil;
+// others must name their bucket, object or prefix and a role the caller
+// may pass, as DataSync requires.
+func (sb *Sandbox) checkManifestAndReport(r *http.Request, req *request, m *dstypes.ManifestConfig, rep *dstypes.TaskReportConfig) (*dstypes.ManifestConfig, *dstypes.TaskReportConfig, error) {
+	if m != nil && m.Source == nil && m.Action == "" && m.Format == "" {
+		m = nil
+	}
+	if m != nil {
+		if m.Source == nil || m.Source.S3 == nil || str(m.Source.S3.S3BucketArn) == "" || str(m.Source.S3.ManifestObjectPath) == "" || str(m.Source.S3.BucketAccessRoleArn) == "" {
+			return nil, nil, &dsError{http.StatusBadRequest, "ValidationException", "ManifestConfig.Source.S3 needs S3BucketArn, ManifestObjectPath and BucketAccessRoleArn"}
+		}
+		if err := sb.passRole(r, req, str(m.Source.S3.BucketAccessRoleArn)); err != nil {
+			return nil, nil, err
+		}
+		c := *m
+		if c.Action == "" {
+			c.Action = dstypes.ManifestActionTransfer
+		}
+		if c.Format == "" {
+			c.Format = dstypes.ManifestFormatCsv
+		}
+		m = &c
+	}
+	if rep != nil && rep.Destination == nil && rep.OutputType == "" && rep.ReportLevel == "" && rep.ObjectVersionIds == "" && rep.Overrides == nil {
+		rep = nil
+	}
+	if rep != nil {
+		if rep.Destination == nil || rep.Destination.S3 == nil || str(rep.Destination.S3.S3BucketArn) == "" || str(rep.Destination.S3.BucketAccessRoleArn) == "" {
+			return nil, nil, &dsError{http.StatusBadRequest, "ValidationException", "TaskReportConfig.Destination.S3 needs S3BucketArn and BucketAccessRoleArn"}
+		}
+		if err := sb.passRole(r, req, str(rep.Destination.S3.BucketAccessRoleArn)); err != nil {
+			return nil, nil, err
+		}
+		c := *rep
+		if c.ObjectVersionIds == "" {
+			c.ObjectVersionIds = dstypes.ObjectVersionIdsInclude
+		}
+		if c.ReportLevel == "" {
+			c.ReportLevel = dstypes.ReportLevelErrorsOnly
+		}
+		rep = &c
+	}
+	return m, rep, nil
+}
+
 func (sb *Sandbox) createTask(r *http.Request, req *request, in *datasync.CreateTaskInput) (any, error) {
 	if err := sb.dataSyncAuthorize(r, req, "CreateTask", "*"); err != nil {
 		return nil, err
@@ -562,6 +674,10 @@ func (sb *Sandbox) createTask(r *http.Request, req *request, in *datasync.Create
 	}
 	opts := mergeOptions(defaultOptions(mode), in.Options)
 	if err := checkOptions(opts, mode); err != nil {
+		return nil, err
+	}
+	manifest, report, err := sb.checkManifestAndReport(r, req, in.ManifestConfig, in.TaskReportConfig)
+	if err != nil {
 		return nil, err
 	}
 	ds := sb.dataSync()
@@ -577,7 +693,7 @@ func (sb *Sandbox) createTask(r *http.Request, req *request, in *datasync.Create
 		arn: sb.dataSyncARN(acct, "task/"+dataSyncID("task-")), account: acct, name: str(in.Name),
 		src: str(in.SourceLocationArn), dst: str(in.DestinationLocationArn),
 		options: opts, includes: in.Includes, excludes: in.Excludes, schedule: in.Schedule, mode: mode,
-		logGroup: str(in.CloudWatchLogGroupArn), manifest: in.ManifestConfig, report: in.TaskReportConfig,
+		logGroup: str(in.CloudWatchLogGroupArn), manifest: manifest, report: report,
 		created: sb.now(),
 	}
 	ds.tasks[t.arn] = t
@@ -635,6 +751,10 @@ func (sb *Sandbox) updateTask(r *http.Request, req *request, in *datasync.Update
 	if _, ok := present["TaskMode"]; ok {
 		return nil, dsInvalid("TaskMode cannot be changed once a task is created")
 	}
+	manifest, report, err := sb.checkManifestAndReport(r, req, in.ManifestConfig, in.TaskReportConfig)
+	if err != nil {
+		return nil, err
+	}
 	ds := sb.dataSync()
 	ds.mu.Lock()
 	defer ds.mu.Unlock()
@@ -662,11 +782,12 @@ func (sb *Sandbox) updateTask(r *http.Request, req *request, in *datasync.Update
 	if in.CloudWatchLogGroupArn != nil {
 		t.logGroup = *in.CloudWatchLogGroupArn
 	}
+	// A member left out keeps its value; an empty one removes it.
 	if _, ok := present["ManifestConfig"]; ok {
-		t.manifest = in.ManifestConfig
+		t.manifest = manifest
 	}
 	if _, ok := present["TaskReportConfig"]; ok {
-		t.report = in.TaskReportConfig
+		t.report = report
 	}
 	return map[string]any{}, nil
 }

@@ -54,10 +54,13 @@ type dsExecution struct {
 	includes []dstypes.FilterRule
 	excludes []dstypes.FilterRule
 	manifest *dstypes.ManifestConfig
-	start    time.Time
-	launch   time.Time
-	end      time.Time
-	result   dstypes.TaskExecutionResultDetail
+	report   *dstypes.TaskReportConfig
+	// reportResult is how writing the task report went; nil until then.
+	reportResult *dstypes.ReportResult
+	start        time.Time
+	launch       time.Time
+	end          time.Time
+	result       dstypes.TaskExecutionResultDetail
 
 	src, dst *dsLocation
 	client   *s3.Client
@@ -98,7 +101,7 @@ func (sb *Sandbox) startTaskExecution(r *http.Request, req *request, in *datasyn
 	e := &dsExecution{
 		arn:  arn + "/execution/" + dataSyncID("exec-"),
 		task: t, status: dstypes.TaskExecutionStatusQueued, options: opts,
-		includes: t.includes, excludes: t.excludes, manifest: t.manifest,
+		includes: t.includes, excludes: t.excludes, manifest: t.manifest, report: t.report,
 		src: ds.locations[t.src], dst: ds.locations[t.dst], start: sb.now(),
 	}
 	if _, ok := present["Includes"]; ok {
@@ -107,8 +110,17 @@ func (sb *Sandbox) startTaskExecution(r *http.Request, req *request, in *datasyn
 	if _, ok := present["Excludes"]; ok {
 		e.excludes = in.Excludes
 	}
-	if in.ManifestConfig != nil {
-		e.manifest = in.ManifestConfig
+	if in.ManifestConfig != nil || in.TaskReportConfig != nil {
+		manifest, report, err := sb.checkManifestAndReport(r, req, in.ManifestConfig, in.TaskReportConfig)
+		if err != nil {
+			return nil, err
+		}
+		if in.ManifestConfig != nil {
+			e.manifest = manifest
+		}
+		if in.TaskReportConfig != nil {
+			e.report = report
+		}
 	}
 	t.current = e.arn
 	ds.execs[e.arn] = e
@@ -186,6 +198,9 @@ func (sb *Sandbox) describeTaskExecution(r *http.Request, req *request, arn stri
 	if !e.end.IsZero() {
 		out["EndTime"] = epoch(e.end)
 	}
+	if e.reportResult != nil {
+		out["ReportResult"] = e.reportResult
+	}
 	if len(e.includes) > 0 {
 		out["Includes"] = e.includes
 	}
@@ -241,8 +256,66 @@ func (sb *Sandbox) advance(ctx context.Context, e *dsExecution) {
 		e.fail(code, detail)
 	}
 	if e.terminal() {
+		sb.writeReport(ctx, e)
 		e.finish(sb)
 	}
+}
+
+// writeReport uploads a small JSON summary of the ended execution, as
+// the report's role, to
+// subdirectory/Summary-Reports/task-id/exec-id/task-id.exec-id-summary.json
+// in the report bucket, when the task asks for a report. A refusal does
+// not change the execution's status; it shows in ReportResult, as
+// DataSync reports it.
+func (sb *Sandbox) writeReport(ctx context.Context, e *dsExecution) {
+	s3cfg := (*dstypes.ReportDestinationS3)(nil)
+	if e.report != nil && e.report.Destination != nil {
+		s3cfg = e.report.Destination.S3
+	}
+	if s3cfg == nil || e.reportResult != nil {
+		return
+	}
+	e.reportResult = &dstypes.ReportResult{Status: dstypes.PhaseStatusPending}
+	fail := func(err error) {
+		code := "InternalError"
+		var apiErr smithy.APIError
+		if errors.As(err, &apiErr) {
+			code = apiErr.ErrorCode()
+		}
+		e.reportResult = &dstypes.ReportResult{Status: dstypes.PhaseStatusError, ErrorCode: aws.String(code), ErrorDetail: aws.String(err.Error())}
+	}
+	p, err := sb.assumeRoleAsService(str(s3cfg.BucketAccessRoleArn), e.task.account, e.task.arn)
+	if err != nil {
+		fail(err)
+		return
+	}
+	client := s3.NewFromConfig(sb.Config(p), func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.RetryMaxAttempts = 1
+	})
+	taskID := e.task.arn[strings.LastIndexByte(e.task.arn, '/')+1:]
+	execID := e.arn[strings.LastIndexByte(e.arn, '/')+1:]
+	key := "Summary-Reports/" + taskID + "/" + execID + "/" + taskID + "." + execID + "-summary.json"
+	if sub := strings.Trim(str(s3cfg.Subdirectory), "/"); sub != "" {
+		key = sub + "/" + key
+	}
+	summary := map[string]any{
+		"TaskExecutionArn": e.arn, "Status": e.status, "StartTime": e.start.UTC().Format(time.RFC3339),
+		"FilesTransferred": e.files, "BytesTransferred": e.bytes, "FilesVerified": e.verified,
+		"FilesDeleted": e.deleted, "FilesSkipped": e.skipped,
+	}
+	if e.result.ErrorCode != nil {
+		summary["ErrorCode"], summary["ErrorDetail"] = e.result.ErrorCode, e.result.ErrorDetail
+	}
+	body, _ := json.Marshal(summary)
+	bucket := strings.TrimPrefix(str(s3cfg.S3BucketArn), "arn:aws:s3:::")
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(body), ContentType: aws.String("application/json"),
+	}); err != nil {
+		fail(fmt.Errorf("write task report s3://%s/%s: %w", bucket, key, err))
+		return
+	}
+	e.reportResult = &dstypes.ReportResult{Status: dstypes.PhaseStatusSuccess}
 }
 
 func (e *dsExecution) fail(code, detail string) {
