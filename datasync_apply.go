@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,6 +25,7 @@ import (
 // account; *datasync.Client satisfies it.
 type DataSyncAPI interface {
 	CreateLocationS3(ctx context.Context, in *datasync.CreateLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.CreateLocationS3Output, error)
+	UpdateLocationS3(ctx context.Context, in *datasync.UpdateLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.UpdateLocationS3Output, error)
 	DescribeLocationS3(ctx context.Context, in *datasync.DescribeLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.DescribeLocationS3Output, error)
 	ListLocations(ctx context.Context, in *datasync.ListLocationsInput, optFns ...func(*datasync.Options)) (*datasync.ListLocationsOutput, error)
 	CreateTask(ctx context.Context, in *datasync.CreateTaskInput, optFns ...func(*datasync.Options)) (*datasync.CreateTaskOutput, error)
@@ -123,7 +125,11 @@ type DataSyncApplyResult struct {
 // destination bucket policy (merged by Sid) and ownership controls, the
 // two locations, the task. It is idempotent: the role is found by name,
 // the locations and the task by their xacct tags, policies are compared
-// before they are written, and a second Apply changes nothing. A task
+// before they are written, and a second Apply changes nothing. Found
+// resources are brought in line with the plan: a location's storage
+// class and role with UpdateLocationS3; the task's options (unset ones
+// compared with DataSync's defaults), filters, schedule, log group,
+// manifest and task report with UpdateTask. A task
 // that exists with another TaskMode is refused with a *ValidationError
 // (DataSync cannot change a task's mode). The first failing step stops
 // Apply; its error names the step and wraps the AWS error.
@@ -312,7 +318,8 @@ func (p *DataSyncPlanner) applyLocation(ctx context.Context, plan *DataSyncPlan,
 				return "", err
 			}
 			if ok {
-				return aws.ToString(l.LocationArn), nil
+				arn := aws.ToString(l.LocationArn)
+				return arn, p.updateLocation(ctx, kind, arn, in, changed)
 			}
 		}
 		if token = out.NextToken; token == nil {
@@ -325,6 +332,49 @@ func (p *DataSyncPlanner) applyLocation(ctx context.Context, plan *DataSyncPlan,
 	}
 	changed("created %s location %s (%s)", kind, uri, aws.ToString(out.LocationArn))
 	return aws.ToString(out.LocationArn), nil
+}
+
+// updateLocation brings an existing location's storage class and role
+// in line with in, with UpdateLocationS3; its bucket and subdirectory
+// already match, as the location was found by its URI.
+func (p *DataSyncPlanner) updateLocation(ctx context.Context, kind, arn string, in *datasync.CreateLocationS3Input, changed func(string, ...any)) error {
+	cur, err := p.ds.DescribeLocationS3(ctx, &datasync.DescribeLocationS3Input{LocationArn: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("describe %s location %s: %w", kind, arn, err)
+	}
+	up := &datasync.UpdateLocationS3Input{LocationArn: aws.String(arn)}
+	var what []string
+	if wantClass := storageClassOrDefault(in.S3StorageClass); storageClassOrDefault(cur.S3StorageClass) != wantClass {
+		up.S3StorageClass, what = wantClass, append(what, "storage class "+string(wantClass))
+	}
+	wantRole := ""
+	if in.S3Config != nil {
+		wantRole = aws.ToString(in.S3Config.BucketAccessRoleArn)
+	}
+	curRole := ""
+	if cur.S3Config != nil {
+		curRole = aws.ToString(cur.S3Config.BucketAccessRoleArn)
+	}
+	if curRole != wantRole {
+		up.S3Config, what = &types.S3Config{BucketAccessRoleArn: aws.String(wantRole)}, append(what, "role "+wantRole)
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	if _, err := p.ds.UpdateLocationS3(ctx, up); err != nil {
+		return fmt.Errorf("update %s location %s: %w", kind, arn, err)
+	}
+	changed("updated %s of %s location %s", strings.Join(what, ", "), kind, arn)
+	return nil
+}
+
+// storageClassOrDefault is the storage class DataSync uses for c: c, or
+// STANDARD when unset.
+func storageClassOrDefault(c types.S3StorageClass) types.S3StorageClass {
+	if c == "" {
+		return types.S3StorageClassStandard
+	}
+	return c
 }
 
 // tagged reports whether a resource carries the task's tag (and, for a
@@ -380,8 +430,11 @@ func (p *DataSyncPlanner) applyTask(ctx context.Context, plan *DataSyncPlan, src
 }
 
 // updateTask brings an existing task in line with want, changing only
-// what differs; options count as equal when every option the plan sets
-// has the planned value (DataSync reports defaults for the others).
+// what differs: every option (an option the plan leaves unset is
+// compared with DataSync's default, so dropping one from the spec
+// restores the default), the filters, the schedule, the log group, the
+// manifest and the task report (removed with an empty value, as the API
+// documents).
 func (p *DataSyncPlanner) updateTask(ctx context.Context, arn string, want *datasync.CreateTaskInput, changed func(string, ...any)) error {
 	cur, err := p.ds.DescribeTask(ctx, &datasync.DescribeTaskInput{TaskArn: aws.String(arn)})
 	if err != nil {
@@ -395,8 +448,12 @@ func (p *DataSyncPlanner) updateTask(ctx context.Context, arn string, want *data
 	}
 	up := &datasync.UpdateTaskInput{TaskArn: aws.String(arn)}
 	var what []string
-	if want.Options != nil && !optionsCover(cur.Options, want.Options) {
-		up.Options, what = want.Options, append(what, "options")
+	diff, err := optionsDiff(cur.Options, want.Options, want.TaskMode)
+	if err != nil {
+		return fmt.Errorf("task %s options: %w", arn, err)
+	}
+	if diff != nil {
+		up.Options, what = diff, append(what, "options")
 	}
 	if filterValue(cur.Includes) != filterValue(want.Includes) {
 		up.Includes, what = nonNilRules(want.Includes), append(what, "includes")
@@ -417,6 +474,26 @@ func (p *DataSyncPlanner) updateTask(ctx context.Context, arn string, want *data
 	if aws.ToString(cur.CloudWatchLogGroupArn) != aws.ToString(want.CloudWatchLogGroupArn) {
 		up.CloudWatchLogGroupArn, what = aws.String(aws.ToString(want.CloudWatchLogGroupArn)), append(what, "log group")
 	}
+	same, err := sameAPIValue(normalManifest(cur.ManifestConfig), normalManifest(want.ManifestConfig))
+	if err != nil {
+		return fmt.Errorf("task %s manifest: %w", arn, err)
+	}
+	if !same {
+		// An empty ManifestConfig is how UpdateTask removes one.
+		up.ManifestConfig, what = &types.ManifestConfig{}, append(what, "manifest")
+		if want.ManifestConfig != nil {
+			up.ManifestConfig = want.ManifestConfig
+		}
+	}
+	if same, err = sameAPIValue(normalReport(cur.TaskReportConfig), normalReport(want.TaskReportConfig)); err != nil {
+		return fmt.Errorf("task %s report: %w", arn, err)
+	}
+	if !same {
+		up.TaskReportConfig, what = &types.TaskReportConfig{}, append(what, "task report")
+		if want.TaskReportConfig != nil {
+			up.TaskReportConfig = want.TaskReportConfig
+		}
+	}
 	if len(what) == 0 {
 		return nil
 	}
@@ -427,27 +504,126 @@ func (p *DataSyncPlanner) updateTask(ctx context.Context, arn string, want *data
 	return nil
 }
 
-// optionsCover reports whether every option set in want has that value
-// in have.
-func optionsCover(have, want *types.Options) bool {
-	if have == nil {
-		return false
+// dataSyncDefaultOptions are the values DataSync gives the options a
+// task does not set.
+func dataSyncDefaultOptions(mode types.TaskMode) types.Options {
+	verify := types.VerifyModePointInTimeConsistent
+	if mode == types.TaskModeEnhanced {
+		verify = types.VerifyModeOnlyFilesTransferred
 	}
-	h, err1 := apiJSON(have)
-	w, err2 := apiJSON(want)
-	if err1 != nil || err2 != nil {
-		return false
+	return types.Options{
+		Atime: types.AtimeBestEffort, BytesPerSecond: aws.Int64(-1), Gid: types.GidIntValue, LogLevel: types.LogLevelOff,
+		Mtime: types.MtimePreserve, ObjectTags: types.ObjectTagsPreserve, OverwriteMode: types.OverwriteModeAlways,
+		PosixPermissions: types.PosixPermissionsPreserve, PreserveDeletedFiles: types.PreserveDeletedFilesPreserve,
+		PreserveDevices: types.PreserveDevicesNone, SecurityDescriptorCopyFlags: types.SmbSecurityDescriptorCopyFlagsOwnerDacl,
+		TaskQueueing: types.TaskQueueingEnabled, TransferMode: types.TransferModeChanged, Uid: types.UidIntValue,
+		VerifyMode: verify,
 	}
-	var hm, wm map[string]any
-	if json.Unmarshal(h, &hm) != nil || json.Unmarshal(w, &wm) != nil {
-		return false
+}
+
+// optionsMap is o over DataSync's defaults for mode, as API members.
+func optionsMap(o *types.Options, mode types.TaskMode) (map[string]any, error) {
+	out := map[string]any{}
+	for _, v := range []*types.Options{ptrTo(dataSyncDefaultOptions(mode)), o} {
+		if v == nil {
+			continue
+		}
+		raw, err := apiJSON(v)
+		if err != nil {
+			return nil, err
+		}
+		var m map[string]any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // keeps BytesPerSecond an integer
+		if err := dec.Decode(&m); err != nil {
+			return nil, fmt.Errorf("decode options: %w", err)
+		}
+		maps.Copy(out, m)
 	}
+	return out, nil
+}
+
+// optionsDiff returns the options whose value in have (as DescribeTask
+// reports them) differs from want, each over DataSync's defaults, so an
+// option the spec no longer sets goes back to its default; nil when
+// none differs.
+func optionsDiff(have, want *types.Options, mode types.TaskMode) (*types.Options, error) {
+	hm, err := optionsMap(have, mode)
+	if err != nil {
+		return nil, err
+	}
+	wm, err := optionsMap(want, mode)
+	if err != nil {
+		return nil, err
+	}
+	diff := map[string]any{}
 	for k, v := range wm {
 		if fmt.Sprint(hm[k]) != fmt.Sprint(v) {
-			return false
+			diff[k] = v
 		}
 	}
-	return true
+	if len(diff) == 0 {
+		return nil, nil
+	}
+	raw, err := json.Marshal(diff)
+	if err != nil {
+		return nil, fmt.Errorf("encode options: %w", err)
+	}
+	var out types.Options
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("decode options: %w", err)
+	}
+	return &out, nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// normalManifest fills the defaults DataSync reports for a manifest
+// (Action TRANSFER, Format CSV); nil for none.
+func normalManifest(m *types.ManifestConfig) *types.ManifestConfig {
+	if m == nil || m.Source == nil {
+		return nil
+	}
+	c := *m
+	if c.Action == "" {
+		c.Action = types.ManifestActionTransfer
+	}
+	if c.Format == "" {
+		c.Format = types.ManifestFormatCsv
+	}
+	return &c
+}
+
+// normalReport fills the defaults DataSync reports for a task report
+// (ObjectVersionIds INCLUDE, ReportLevel ERRORS_ONLY); nil for none.
+func normalReport(r *types.TaskReportConfig) *types.TaskReportConfig {
+	if r == nil || r.Destination == nil {
+		return nil
+	}
+	c := *r
+	if c.ObjectVersionIds == "" {
+		c.ObjectVersionIds = types.ObjectVersionIdsInclude
+	}
+	if c.ReportLevel == "" {
+		c.ReportLevel = types.ReportLevelErrorsOnly
+	}
+	return &c
+}
+
+// sameAPIValue compares two API values as the API carries them.
+func sameAPIValue[T any](a, b *T) (bool, error) {
+	if a == nil || b == nil {
+		return a == nil && b == nil, nil
+	}
+	x, err := apiJSON(a)
+	if err != nil {
+		return false, err
+	}
+	y, err := apiJSON(b)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Equal(x, y), nil
 }
 
 func filterValue(rules []types.FilterRule) string {

@@ -48,7 +48,8 @@ type DataSyncRunResult struct {
 // ErrDataSyncExecutionFailed is wrapped by every *DataSyncExecutionError.
 var ErrDataSyncExecutionFailed = errors.New("datasync execution failed")
 
-// DataSyncExecutionError reports an execution that ended in ERROR: the
+// DataSyncExecutionError reports an execution that ended in ERROR, or
+// whose task report could not be written (Phase "TASK_REPORT"): the
 // phase it failed in and DataSync's error code and detail (for a refused
 // S3 request, the detail names the action and the resource).
 type DataSyncExecutionError struct {
@@ -115,7 +116,9 @@ type pollBackoff struct{ first, max time.Duration }
 // wait between polls starts at the planner's first poll interval,
 // doubles while the execution shows no change, and returns to the first
 // after a change. It returns the result and, when the execution ended in
-// ERROR, a *DataSyncExecutionError. When ctx ends first, Run cancels the
+// ERROR, a *DataSyncExecutionError; also when it succeeded but DataSync
+// could not write the task report the task asks for (Phase
+// "TASK_REPORT", Status SUCCESS in the result). When ctx ends first, Run cancels the
 // execution with CancelTaskExecution (within 30 seconds, even though ctx
 // is done) and returns the result so far with ctx's error.
 func (p *DataSyncPlanner) Run(ctx context.Context, taskARN string, opts ...DataSyncRunOption) (*DataSyncRunResult, error) {
@@ -192,6 +195,15 @@ func (p *DataSyncPlanner) Run(ctx context.Context, taskARN string, opts ...DataS
 		}
 		switch d.Status {
 		case types.TaskExecutionStatusSuccess:
+			if r := d.ReportResult; r != nil && r.Status == types.PhaseStatusError {
+				// The data moved, but the task report the task asks
+				// for is missing: report it, as a run without its
+				// report is not what was planned.
+				e := &DataSyncExecutionError{ExecutionARN: arn, Phase: "TASK_REPORT", Code: aws.ToString(r.ErrorCode), Detail: aws.ToString(r.ErrorDetail)}
+				res.ErrorCode, res.ErrorDetail = e.Code, e.Detail
+				log.WarnContext(ctx, "datasync task report failed", "code", e.Code, "detail", e.Detail)
+				return res, e
+			}
 			log.InfoContext(ctx, "datasync execution succeeded", "files", res.FilesTransferred, "bytes", res.BytesTransferred)
 			return res, nil
 		case types.TaskExecutionStatusError:

@@ -312,3 +312,48 @@ func TestDataSyncEveryStatementIsNeeded(t *testing.T) {
 	}
 	assert.Equal(t, 10, cases, "every statement of the setup is covered")
 }
+
+// Least privilege with a manifest and a task report: the plan is enough,
+// and without the manifest or the report statement the run fails with
+// AccessDenied naming the statement's action.
+func TestDataSyncManifestAndReportStatementsAreNeeded(t *testing.T) {
+	setup := func(t *testing.T) (*dataSyncEnv, *xacct.DataSyncPlan) {
+		env := newDataSyncEnv(t)
+		env.put(t, env.ownerA, "team-a-data", "manifests/list.csv", "a.csv\nsub/b.csv\n")
+		plan, err := xacct.NewDataSyncPlan(dataSyncWithManifestAndReport(env.spec))
+		require.NoError(t, err)
+		return env, plan
+	}
+	t.Run("whole plan", func(t *testing.T) {
+		env, plan := setup(t)
+		res, err := env.planner.Apply(t.Context(), plan)
+		require.NoError(t, err)
+		run, err := env.planner.Run(t.Context(), res.TaskARN)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, run.FilesTransferred)
+		assert.Len(t, reportKeys(t, env), 1)
+	})
+	for _, c := range []struct {
+		sid, action, phase string
+		reports            int // a failed run still has its report
+	}{
+		{"XacctDataSyncManifestRead", "s3:GetObject", "PREPARING", 1},
+		{"XacctDataSyncReportWrite", "s3:PutObject", "TASK_REPORT", 0},
+	} {
+		t.Run("role policy without "+c.sid, func(t *testing.T) {
+			env, plan := setup(t)
+			trimmed, changed := xacct.RemoveStatements(&plan.Source.RolePolicy, c.sid)
+			require.True(t, changed, "the plan has %s", c.sid)
+			plan.Source.RolePolicy = *trimmed
+			res, err := env.planner.Apply(t.Context(), plan)
+			require.NoError(t, err)
+			_, err = env.planner.Run(t.Context(), res.TaskARN)
+			var ee *xacct.DataSyncExecutionError
+			require.ErrorAs(t, err, &ee)
+			assert.ErrorIs(t, err, xacct.ErrAccessDenied)
+			assert.Equal(t, c.phase, ee.Phase)
+			assert.Contains(t, ee.Detail, c.action)
+			assert.Len(t, reportKeys(t, env), c.reports)
+		})
+	}
+}

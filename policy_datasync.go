@@ -163,7 +163,7 @@ func DataSyncOperatorPolicy(spec DataSyncSpec) Policy {
 	return NewPolicy(
 		Statement{Sid: sidDataSyncOperatorTasks, Effect: EffectAllow, Action: StringList{
 			"datasync:CancelTaskExecution", "datasync:DescribeLocationS3", "datasync:DescribeTask", "datasync:DescribeTaskExecution",
-			"datasync:ListTagsForResource", "datasync:StartTaskExecution", "datasync:TagResource", "datasync:UpdateTask",
+			"datasync:ListTagsForResource", "datasync:StartTaskExecution", "datasync:TagResource", "datasync:UpdateLocationS3", "datasync:UpdateTask",
 		}, Resource: StringList{"arn:aws:datasync:" + s.Region + ":" + s.Source.Account + ":*"}},
 		Statement{Sid: sidDataSyncOperatorList, Effect: EffectAllow, Action: StringList{
 			"datasync:CreateLocationS3", "datasync:CreateTask", "datasync:ListLocations", "datasync:ListTasks",
