@@ -4,6 +4,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datasync"
@@ -169,7 +170,7 @@ func TestDataSyncApplyUpdatesLocations(t *testing.T) {
 	ops, err := env.sb.AddUser(sandbox.AccountA, "ops", xacct.DataSyncOperatorPolicy(first).String(), xacct.DataSyncOperatorPolicy(second).String())
 	require.NoError(t, err)
 	first.Operator, second.Operator = ops.ARN, ops.ARN
-	env.planner, err = xacct.NewDataSyncPlanner(env.sb.IAM(ops), datasync.NewFromConfig(env.sb.Config(ops)), env.ownerB, xacct.WithDataSyncPollInterval(1, 4))
+	env.planner, err = xacct.NewDataSyncPlanner(env.sb.IAM(ops), datasync.NewFromConfig(env.sb.Config(ops)), env.ownerB, xacct.WithDataSyncPollInterval(time.Millisecond, 4*time.Millisecond))
 	require.NoError(t, err)
 	ds := datasync.NewFromConfig(env.sb.Config(ops))
 
