@@ -3,6 +3,7 @@ package xacct
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -162,9 +163,14 @@ func (r *PreflightReport) Err() error {
 // destination s3:ListBucket; the destination bucket's object ownership
 // and so the ACL copies will send; destination s3:PutObject and
 // s3:AbortMultipartUpload, with a multipart upload created under dst's
-// prefix and aborted at once, which leaves no object; and, unless the
-// mode is ModeStream, whether the destination client can read the
-// source for server-side copies.
+// prefix and aborted at once, which leaves no object; when tags are
+// copied, that upload carries a tag, which needs s3:PutObjectTagging (a
+// warning when only the tag is refused: copies go on without tags); with
+// WithDelete, s3:DeleteObject, by deleting a random key that does not
+// exist under dst's prefix, only when the bucket is known to be
+// unversioned (otherwise the check is skipped: the delete would leave a
+// delete marker); and, unless the mode is ModeStream, whether the
+// destination client can read the source for server-side copies.
 //
 // Missing permissions are findings (see PreflightReport.Err), not an
 // error; err reports a probe that failed for another reason (no such
@@ -280,6 +286,15 @@ func (p *preflight) whoami(ctx context.Context, side Side, client GetCallerIdent
 
 // identityFailed records a finding when err carries a refused
 // AssumeRole, once per role, and reports whether it did.
+//
+// STS does not say why it refused, and across accounts two policies must
+// allow the call: the caller's identity policy (sts:AssumeRole on the
+// role) and the role's trust policy (naming the caller, and usually
+// requiring an ExternalId). The finding offers a fix on each side. The
+// trust statement is never weaker than one guarded by the ExternalId that
+// was sent, and none is proposed when no ExternalId was sent: a role meant
+// for another account most likely requires one, which the caller must
+// then send rather than the trust drop.
 func (p *preflight) identityFailed(side Side, err error) bool {
 	var are *AssumeRoleError
 	if !errors.As(err, &are) || !isAccessDenied(are.Err) {
@@ -290,14 +305,37 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 			return true
 		}
 	}
-	f := &PreflightFinding{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Err: err}
-	if are.Caller != "" {
-		f.Fixes = []PolicyFix{{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: CopyRoleTrustPolicy(policyPrincipal(are.Caller), are.ExternalID).Statement[0]}}
+	caller := policyPrincipal(are.Caller)
+	f := &PreflightFinding{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Err: err,
+		Fixes: []PolicyFix{{Kind: PolicyKindIdentity, Target: caller, Statement: CallerAssumeRolePolicy(are.RoleARN).Statement[0]}}}
+	switch {
+	case are.ExternalID == "":
+		f.Hint = "no ExternalId was sent, and the role's trust policy likely requires one: send the ExternalId its sts:ExternalId condition names; " +
+			"also check that the trust policy names the caller and that the caller's identity policy allows sts:AssumeRole on the role"
+	case caller == "":
+		f.Hint = "check that the role's trust policy names the caller and requires this ExternalId, and that the caller's identity policy allows sts:AssumeRole on the role; " +
+			"if the trust policy names a different ExternalId, send that one"
+	default:
+		trust := CopyRoleTrustPolicy(caller, are.ExternalID).Statement[0]
+		trust.Sid = suggestedTrustSid(caller, are.ExternalID)
+		f.Fixes = append(f.Fixes, PolicyFix{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: trust})
+		f.Hint = "the caller's identity policy must allow sts:AssumeRole on the role and the role's trust policy must admit the caller with this ExternalId; " +
+			"if the trust policy already names a different ExternalId, send that one instead of adding the trust statement " +
+			"(its Sid " + trust.Sid + " leaves the role's other statements in place on merge)"
 	}
-	f.Hint = "check the role ARN and the external ID against the role's trust policy"
 	p.rep.Findings = append(p.rep.Findings, f)
 	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Result: CheckDenied})
 	return true
+}
+
+// suggestedTrustSid is the Sid of a trust statement the preflight
+// suggests: distinct from the XacctAssumeRole statement CopyRoleTrustPolicy
+// writes, so merging it never replaces a statement that works for another
+// caller or ExternalId, and stable for one caller and ExternalId, so
+// merging it twice does not add a copy.
+func suggestedTrustSid(caller, externalID string) string {
+	sum := sha256.Sum256([]byte(caller + "\x00" + externalID))
+	return sidAssumeRole + "Preflight" + hex.EncodeToString(sum[:6])
 }
 
 // probe records the outcome of one check. A permission refusal becomes a
@@ -453,34 +491,62 @@ func (p *preflight) checkDestination(ctx context.Context) error {
 	p.rep.Checks = append(p.rep.Checks, check)
 	p.rep.Ownership = ownership
 	p.rep.ACL = objectACL(p.o.acl, ownership, known)
-	return p.checkWrite(ctx)
+	if err := p.checkWrite(ctx); err != nil {
+		return err
+	}
+	return p.checkDelete(ctx)
 }
 
 // checkWrite creates a multipart upload under the destination prefix,
 // with the ACL copies will send, and aborts it: that needs s3:PutObject
 // and s3:AbortMultipartUpload and leaves no object behind.
 func (p *preflight) checkWrite(ctx context.Context) error {
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	key := p.dst.Prefix + ".xacct-preflight-" + hex.EncodeToString(rnd[:])
+	key := p.dst.Prefix + ".xacct-preflight-" + randomHex()
 	res := ObjectARN(p.dst.Bucket, key)
-	create := func(acl types.ObjectCannedACL) (*s3.CreateMultipartUploadOutput, error) {
+	create := func(acl types.ObjectCannedACL, tagging string) (*s3.CreateMultipartUploadOutput, error) {
 		return p.o.dst.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 			Bucket:              aws.String(p.dst.Bucket),
 			Key:                 aws.String(key),
 			ACL:                 acl,
+			Tagging:             optional(tagging),
 			ExpectedBucketOwner: optional(p.o.dstAccount),
 			RequestPayer:        p.o.object.payer(),
 		})
 	}
-	out, err := create(p.rep.ACL)
-	if p.rep.ACL != "" && aclRefused(err) {
+	// Copies that carry tags write them with the object, which needs
+	// s3:PutObjectTagging as well as s3:PutObject.
+	tagging := ""
+	if p.o.object.props.tags() {
+		tagging = preflightTagging
+	}
+	acl := p.rep.ACL
+	out, err := create(acl, tagging)
+	if acl != "" && aclRefused(err) {
 		p.rep.Findings = append(p.rep.Findings, &PreflightFinding{
 			Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Err: err,
-			Hint: fmt.Sprintf("the bucket has ACLs disabled (BucketOwnerEnforced) and refuses the %s ACL: drop WithObjectACL or use bucket-owner-full-control", p.rep.ACL),
+			Hint: fmt.Sprintf("the bucket has ACLs disabled (BucketOwnerEnforced) and refuses the %s ACL: drop WithObjectACL or use bucket-owner-full-control", acl),
 		})
-		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(p.rep.ACL)})
-		out, err = create("")
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(acl)})
+		acl = ""
+		out, err = create(acl, tagging)
+	}
+	if tagging != "" {
+		switch {
+		case err == nil:
+			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectTagging", Resource: res, Result: CheckAllowed,
+				Note: "copies will carry their tags"})
+		case isAccessDenied(err) && !p.dstDead:
+			// Refused with the tags: if the same upload without them is
+			// allowed, only the tags are missing.
+			untagged, uerr := create(acl, "")
+			if uerr == nil {
+				p.record(SideDestination, "s3:PutObjectTagging", res, err, p.destinationFixes(sidDestinationWrite), true)
+				w := p.rep.Warnings[len(p.rep.Warnings)-1]
+				w.Hint = "copies go on without their tags; " + w.Hint
+				w.Hint = strings.TrimSuffix(w.Hint, "; ")
+			}
+			out, err = untagged, uerr
+		}
 	}
 	if ok, err := p.probe(SideDestination, "s3:PutObject", res, err, p.destinationFixes(sidDestinationWrite)); !ok {
 		if err == nil {
@@ -502,6 +568,68 @@ func (p *preflight) checkWrite(ctx context.Context) error {
 		p.rep.Findings[len(p.rep.Findings)-1].Hint = "the probe upload " + aws.ToString(out.UploadId) + " remains; a lifecycle rule with AbortIncompleteMultipartUpload removes such uploads"
 	}
 	return err
+}
+
+// preflightTagging is the tag set the write probe sends when copies will
+// carry tags.
+const preflightTagging = "xacct-preflight=1"
+
+// bucketVersioningAPI and deleteObjectAPI are what the delete probe needs
+// beyond DestinationAPI; *s3.Client has both.
+type bucketVersioningAPI interface {
+	GetBucketVersioning(ctx context.Context, in *s3.GetBucketVersioningInput, optFns ...func(*s3.Options)) (*s3.GetBucketVersioningOutput, error)
+}
+
+type deleteObjectAPI interface {
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, optFns ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+}
+
+// checkDelete probes s3:DeleteObject under the destination prefix for a
+// sync with WithDelete, by deleting a random key that does not exist. It
+// does so only in a bucket known to be unversioned: there, deleting a
+// missing key changes nothing, while in a versioned (or suspended) bucket
+// it would leave a delete marker, so the check is skipped.
+func (p *preflight) checkDelete(ctx context.Context) error {
+	if !p.o.delete || p.dstDead {
+		return nil
+	}
+	key := p.dst.Prefix + ".xacct-preflight-delete-" + randomHex()
+	res := ObjectARN(p.dst.Bucket, key)
+	vc, vok := p.o.dst.(bucketVersioningAPI)
+	dc, dok := p.o.dst.(deleteObjectAPI)
+	if !vok || !dok {
+		p.skip(SideDestination, "s3:DeleteObject", res, "the destination client offers no GetBucketVersioning or DeleteObject to probe with")
+		return nil
+	}
+	v, err := vc.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(p.dst.Bucket), ExpectedBucketOwner: optional(p.o.dstAccount)})
+	switch {
+	case err != nil && isAccessDenied(err):
+		p.skip(SideDestination, "s3:DeleteObject", res, "not probed: the bucket's versioning is unknown (s3:GetBucketVersioning refused), and in a versioned bucket a probe would leave a delete marker")
+		return nil
+	case err != nil:
+		return fmt.Errorf("destination s3:GetBucketVersioning on %s: %w", BucketARN(p.dst.Bucket), err)
+	case v.Status != "":
+		p.skip(SideDestination, "s3:DeleteObject", res, "not probed: versioning is "+string(v.Status)+", and a probe would leave a delete marker")
+		return nil
+	}
+	_, err = dc.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket:              aws.String(p.dst.Bucket),
+		Key:                 aws.String(key),
+		ExpectedBucketOwner: optional(p.o.dstAccount),
+		RequestPayer:        p.o.object.payer(),
+	})
+	_, err = p.probe(SideDestination, "s3:DeleteObject", res, err, func() []PolicyFix {
+		return p.fixes(p.rep.DestinationIdentity, p.dst.Bucket, p.o.dstAccount, sidDestinationDelete,
+			func() Policy { return DestinationWritePolicy(p.dst, WithDeleteAccess()) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr, WithDeleteAccess()) })
+	})
+	return err
+}
+
+func randomHex() string {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	return hex.EncodeToString(rnd[:])
 }
 
 // chooseMode decides how a sync would copy. ModeAuto reads the sample

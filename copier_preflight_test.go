@@ -70,7 +70,7 @@ func TestPreflightNamesMissingPermissions(t *testing.T) {
 		{
 			name:   "wrong external ID",
 			reader: xacct.SourceReadPolicy(src), writer: xacct.DestinationWritePolicy(dst), writerRole: true,
-			want: []wantFinding{{xacct.SideDestination, "sts:AssumeRole", "arn:aws:iam::" + sandbox.AccountB + ":role/writer", []xacct.PolicyKind{xacct.PolicyKindTrust}, "XacctAssumeRole"}},
+			want: []wantFinding{{xacct.SideDestination, "sts:AssumeRole", "arn:aws:iam::" + sandbox.AccountB + ":role/writer", []xacct.PolicyKind{xacct.PolicyKindIdentity, xacct.PolicyKindTrust}, "XacctCallerAssumeRole"}},
 		},
 		{
 			name:   "cross-account reader without a bucket policy",
@@ -97,7 +97,7 @@ func TestPreflightNamesMissingPermissions(t *testing.T) {
 			reader, err := sb.AddUser(acct, "reader", policyJSON(t, tt.reader))
 			require.NoError(t, err)
 			writer := mustUser(t, sb, sandbox.AccountB, "writer", tt.writer)
-			writerCfg := sb.Config(writer)
+			writerCfg, writerCaller := sb.Config(writer), writer.ARN
 			if tt.writerRole {
 				roleARN := "arn:aws:iam::" + sandbox.AccountB + ":role/writer"
 				deployer := mustUser(t, sb, sandbox.AccountB, "deployer", xacct.CallerAssumeRolePolicy(roleARN))
@@ -106,6 +106,7 @@ func TestPreflightNamesMissingPermissions(t *testing.T) {
 				require.NoError(t, err)
 				writerCfg, err = xacct.AssumeRoleConfig(sb.Config(deployer), roleARN, xacct.WithExternalID("wrong-id"))
 				require.NoError(t, err)
+				writerCaller = deployer.ARN
 			}
 			opts := append([]xacct.CopierOption{xacct.WithSourceAccount(sandbox.AccountA), xacct.WithDestinationAccount(sandbox.AccountB)}, tt.opts...)
 			c, err := xacct.NewCopierFromConfigs(sb.Config(reader), writerCfg, opts...)
@@ -123,6 +124,12 @@ func TestPreflightNamesMissingPermissions(t *testing.T) {
 				var kinds []xacct.PolicyKind
 				for _, fix := range f.Fixes {
 					kinds = append(kinds, fix.Kind)
+					if fix.Kind == xacct.PolicyKindTrust {
+						// A suggested trust statement has a Sid of its
+						// own: merging it keeps the role's statements.
+						assert.True(t, strings.HasPrefix(fix.Statement.Sid, "XacctAssumeRolePreflight"), fix.Statement.Sid)
+						continue
+					}
 					assert.Equal(t, w.fixSid, fix.Statement.Sid)
 				}
 				assert.Equal(t, w.fixes, kinds)
@@ -138,7 +145,7 @@ func TestPreflightNamesMissingPermissions(t *testing.T) {
 			// and a bucket fix grants that principal on that bucket.
 			caller := reader.ARN
 			if rep.Findings[0].Side == xacct.SideDestination {
-				caller = writer.ARN
+				caller = writerCaller
 			}
 			for _, fix := range rep.Findings[0].Fixes {
 				switch fix.Kind {
@@ -190,7 +197,7 @@ func TestPreflightAllowedChangesNothing(t *testing.T) {
 			allowed = append(allowed, string(c.Side)+" "+c.Action)
 		}
 	}
-	assert.Equal(t, []string{"source s3:ListBucket", "source s3:GetObject", "destination s3:ListBucket", "destination s3:PutObject", "destination s3:AbortMultipartUpload", "source s3:GetObjectTagging"}, allowed)
+	assert.Equal(t, []string{"source s3:ListBucket", "source s3:GetObject", "destination s3:ListBucket", "destination s3:PutObjectTagging", "destination s3:PutObject", "destination s3:AbortMultipartUpload", "source s3:GetObjectTagging"}, allowed)
 	assert.Empty(t, rep.Warnings)
 	assert.Empty(t, readAll(t, x.ownerB, xacct.Location{Bucket: x.dst.Bucket}))
 	assert.Empty(t, listUploads(t, x.ownerB, x.dst.Bucket))

@@ -223,9 +223,20 @@ func TestAssumeRoleWrongExternalID(t *testing.T) {
 	f := rep.Preflight.Findings[0]
 	assert.Equal(t, "sts:AssumeRole", f.Action)
 	assert.Equal(t, x.roleARN, f.Resource)
-	require.Len(t, f.Fixes, 1)
-	assert.Equal(t, xacct.PolicyKindTrust, f.Fixes[0].Kind)
-	assert.Equal(t, xacct.CopyRoleTrustPolicy(x.user.ARN, "not-the-id").Statement[0], f.Fixes[0].Statement)
+	// Both sides must allow a cross-account AssumeRole: the caller's
+	// identity policy, and the role's trust, guarded by the ExternalId
+	// that was sent, under a Sid that does not replace the role's own
+	// statement on merge.
+	require.Len(t, f.Fixes, 2)
+	assert.Equal(t, xacct.PolicyKindIdentity, f.Fixes[0].Kind)
+	assert.Equal(t, x.user.ARN, f.Fixes[0].Target)
+	assert.Equal(t, xacct.CallerAssumeRolePolicy(x.roleARN).Statement[0], f.Fixes[0].Statement)
+	assert.Equal(t, xacct.PolicyKindTrust, f.Fixes[1].Kind)
+	want := xacct.CopyRoleTrustPolicy(x.user.ARN, "not-the-id").Statement[0]
+	want.Sid = f.Fixes[1].Statement.Sid
+	assert.Equal(t, want, f.Fixes[1].Statement)
+	assert.NotEqual(t, "XacctAssumeRole", f.Fixes[1].Statement.Sid)
+	assert.Contains(t, f.Hint, "different ExternalId")
 }
 
 func TestLoadProfileAssumesRole(t *testing.T) {
