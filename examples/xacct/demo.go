@@ -120,8 +120,8 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Locati
 
 	src := c.src
 	d.section("List the source through the role")
-	d.command("xacct ls s3://" + demoSource + " --recursive --human-readable --profile cross")
-	if err := runLs(ctx, newS3(role), &src, lsOptions{recursive: true, human: true}, w, tz); err != nil {
+	d.command("xacct ls s3://" + demoSource + " --recursive --human-readable --summarize --profile cross")
+	if err := runLs(ctx, newS3(role), &src, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
 		return err
 	}
 
@@ -129,6 +129,12 @@ func runDemo(ctx context.Context, w io.Writer, log *slog.Logger, tz *time.Locati
 	d.section("Sync through the role: it may read A and write B, so S3 copies server-side")
 	d.command(syncArgs)
 	if err := d.sync(ctx, oneSide(role), src, c.dst, syncOptions{delete: true}); err != nil {
+		return err
+	}
+	dst := c.dst
+	d.section("List the destination: the copies are there, the stale file is gone")
+	d.command("xacct ls " + dst.String() + " --recursive --human-readable --summarize --profile cross")
+	if err := runLs(ctx, newS3(role), &dst, lsOptions{recursive: true, human: true, summarize: true}, w, tz); err != nil {
 		return err
 	}
 
@@ -258,22 +264,16 @@ func (d demo) dataSync(ctx context.Context, c *crossAccount) error {
 	return runLs(ctx, newS3(cfgB), &dst, lsOptions{recursive: true}, d.w, d.tz)
 }
 
-// twoIdentities syncs between a reader in A and a writer in B: neither can
-// do the other's part, so the bytes stream through the process.
+// twoIdentities syncs between account A's root, which reads, and account
+// B's root, which writes (the profiles a and b of "xacct sandbox
+// --aws-config"): neither may touch the other's bucket, so the bytes
+// stream through the process.
 func (d demo) twoIdentities(ctx context.Context, c *crossAccount) error {
 	src := xacct.Location{Bucket: demoSource, Prefix: "reports/"}
 	dst := xacct.Location{Bucket: demoDestination, Prefix: "streamed/"}
-	reader, err := c.sb.AddUser(sandbox.AccountA, "reader", mustPolicyJSON(xacct.SourceReadPolicy(src)))
-	if err != nil {
-		return err
-	}
-	writer, err := c.sb.AddUser(sandbox.AccountB, "writer", mustPolicyJSON(xacct.DestinationWritePolicy(dst)))
-	if err != nil {
-		return err
-	}
-	d.section("Two identities with no common principal: reader in A (SourceReadPolicy), writer in B (DestinationWritePolicy)")
-	d.command("xacct sync " + src.String() + " " + dst.String() + " --source-profile reader --dest-profile writer")
-	return d.sync(ctx, sides{src: c.sb.Config(reader), dst: c.sb.Config(writer)}, src, dst, syncOptions{})
+	d.section("Two identities with no common principal: A's root reads, B's root writes, neither may touch the other's bucket")
+	d.command("xacct sync " + src.String() + " " + dst.String() + " --source-profile a --dest-profile b")
+	return d.sync(ctx, sides{src: c.sb.Config(c.rootA), dst: c.sb.Config(c.rootB)}, src, dst, syncOptions{})
 }
 
 // demo prints the demo's steps.

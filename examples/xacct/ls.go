@@ -143,7 +143,9 @@ func runLs(ctx context.Context, client lsClient, loc *xacct.Location, o lsOption
 	if o.summarize {
 		fmt.Fprint(w, f.summary(objects, bytes))
 	}
-	if entries == 0 {
+	// As aws s3 ls: exit status 1 when a key or prefix was given and
+	// nothing matched it; an empty bucket listed as a whole is no failure.
+	if entries == 0 && loc.Prefix != "" {
 		return &exitError{code: exitFailed}
 	}
 	return nil

@@ -81,7 +81,12 @@ func TestLs(t *testing.T) {
 			pre("docs") + pre("photos") + obj("empty", "0", "empty") + obj("top.txt", "10", "top.txt") +
 				"\nTotal Objects: 2\n   Total Size: 10\n", exitOK},
 		{"nothing matches", []string{"s3://ls-bucket/nothing/"}, "", exitFailed},
-		{"empty bucket summarize", []string{"s3://empty-bucket", "--summarize"}, "\nTotal Objects: 0\n   Total Size: 0\n", exitFailed},
+		{"empty bucket summarize", []string{"s3://empty-bucket", "--summarize"}, "\nTotal Objects: 0\n   Total Size: 0\n", exitOK},
+		{"empty bucket", []string{"s3://empty-bucket"}, "", exitOK},
+		{"empty bucket with slash", []string{"s3://empty-bucket/"}, "", exitOK},
+		{"empty bucket recursive", []string{"s3://empty-bucket/", "--recursive"}, "", exitOK},
+		{"empty bucket, a prefix", []string{"s3://empty-bucket/x"}, "", exitFailed},
+		{"nothing matches recursive", []string{"s3://ls-bucket/nothing", "--recursive"}, "", exitFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/xacct/xacct"
 	"github.com/xacct/xacct/internal/sandbox"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 // testTZ is the time zone ls tests render dates in; not UTC, so a
@@ -255,12 +257,16 @@ func TestDemo(t *testing.T) {
 		// whoami before and after assuming the role
 		"$ xacct whoami --profile operator\nAccount: " + sandbox.AccountB + "\nARN:     arn:aws:iam::" + sandbox.AccountB + ":user/operator\n",
 		"$ xacct whoami --profile cross\nAccount: " + sandbox.AccountA + "\nARN:     arn:aws:sts::" + sandbox.AccountA + ":assumed-role/xacct-copy/xacct-cross\n",
-		"$ xacct ls s3://xacct-demo-source --recursive --human-readable --profile cross\n",
+		"$ xacct ls s3://xacct-demo-source --recursive --human-readable --summarize --profile cross\n",
 		"1.4 MiB images/banner.jpg\n",
+		" 1.3 KiB reports/2026/q1.csv\n\nTotal Objects: 7\n   Total Size: 1.6 MiB\n",
 		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/from-a/reports/2026/q1.csv\n",
 		"delete: s3://xacct-demo-destination/from-a/old-export.csv\n",
+		// the destination after the sync: the copies, not the stale file
+		"$ xacct ls s3://xacct-demo-destination/from-a/ --recursive --human-readable --summarize --profile cross\n",
+		"1.3 KiB from-a/reports/2026/q1.csv\n\nTotal Objects: 7\n   Total Size: 1.6 MiB\n",
 		// the two-identity sync streams
-		"--source-profile reader --dest-profile writer\n",
+		"--source-profile a --dest-profile b\n",
 		"copy: s3://xacct-demo-source/reports/2026/q1.csv to s3://xacct-demo-destination/streamed/2026/q1.csv\n",
 		"copied 2 (181.3 KiB), skipped 0, deleted 0, failed 0 in ",
 		"(mode: stream)\n",
@@ -292,5 +298,40 @@ func TestDemo(t *testing.T) {
 	}
 	assert.Equal(t, 2, strings.Count(out, "(mode: server-side)\n"), out)
 	assert.NotContains(t, out, `"Statement"`, "plans print one line per step")
-	assert.LessOrEqual(t, strings.Count(out, "\n"), 110, out)
+	assert.NotContains(t, out, "old-export.csv\n\nTotal")
+	assert.LessOrEqual(t, strings.Count(out, "\n"), 130, out)
+
+	// Every profile a printed command names is one "xacct sandbox
+	// --aws-config" writes.
+	written := sandboxProfileNames(t)
+	used := regexp.MustCompile(`--(?:source-|dest-)?profile (\S+)`).FindAllStringSubmatch(out, -1)
+	require.NotEmpty(t, used)
+	for _, m := range used {
+		assert.Contains(t, written, m[1], "the demo prints %q, which xacct sandbox does not write", m[0])
+	}
+}
+
+// sandboxProfileNames returns the profiles "xacct sandbox --aws-config"
+// writes into its config file.
+func sandboxProfileNames(t *testing.T) []string {
+	t.Helper()
+	sb, err := enforce.Start()
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	c, err := newCrossAccount(t.Context(), sb)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, writeSandboxProfiles(c, dir))
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	require.NoError(t, err)
+	var names []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range regexp.MustCompile(`(?m)^\[profile ([^\]]+)\]`).FindAllStringSubmatch(string(b), -1) {
+			names = append(names, m[1])
+		}
+	}
+	require.Contains(t, names, "cross")
+	return names
 }
