@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -78,8 +77,11 @@ func (a *app) execute(ctx context.Context, args []string) int {
 
 // optionalValues are the values of the flags that may also be given
 // alone (--sse means --sse AES256), as aws-cli allows. pflag never takes
-// the next argument as the value of such a flag, so one of these values
-// after it is joined to it first.
+// the next argument as the value of such a flag, so the argument after it
+// is joined to it first when it is the flag's value: not another flag
+// and not a location (locations start with s3://). A value that is none
+// of these listed is joined too, so that the flag's check names it
+// instead of the command counting it as a stray argument.
 var optionalValues = map[string][]string{
 	"--sse":           {"AES256", "aws:kms", "aws:kms:dsse"},
 	"--request-payer": {"requester"},
@@ -94,13 +96,19 @@ func joinOptionalValues(args []string) []string {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if values, ok := optionalValues[a]; ok && i+1 < len(args) && slices.Contains(values, args[i+1]) {
+		if _, ok := optionalValues[a]; ok && i+1 < len(args) && takesValue(args[i+1]) {
 			a += "=" + args[i+1]
 			i++
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// takesValue reports whether arg, after a flag of optionalValues, is
+// the flag's value rather than a flag or a location.
+func takesValue(arg string) bool {
+	return arg != "" && !strings.HasPrefix(arg, "-") && !strings.HasPrefix(arg, "s3://")
 }
 
 // streams is where a command writes.

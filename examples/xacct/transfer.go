@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -59,8 +60,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&t.threshold, "multipart-threshold", "copy objects from `SIZE` on in parts, such as 64MB or 1GiB (units are powers of 1024; default 8MiB when streaming, 5GiB server-side)")
 	fs.Var(&t.cutoff, "stream-upload-cutoff", "when streaming, write objects from the multipart threshold up to `SIZE` with one unbuffered PutObject and larger ones in parts, up to 5GiB (units are powers of 1024; default 200MiB)")
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
-	fs.StringVar(&t.requestPayer, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
-	fs.Lookup("request-payer").NoOptDefVal = "requester"
+	registerRequestPayer(fs, &t.requestPayer)
 	fs.StringVar(&t.mode, "transfer-mode", t.mode, "auto (server-side when the destination identity can read the source, else stream), server-side or stream")
 }
 
@@ -71,8 +71,12 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 	if !ok {
 		return nil, usageError{fmt.Errorf("--copy-props %q: must be none, metadata-directive, default or all", t.copyProps)}
 	}
-	if t.requestPayer != "" && t.requestPayer != "requester" {
-		return nil, usageError{fmt.Errorf("--request-payer %q: the only value is requester", t.requestPayer)}
+	payer, err := requestPayerOption(t.requestPayer)
+	if err != nil {
+		return nil, err
+	}
+	if t.sse != "" && !slices.Contains(optionalValues["--sse"], t.sse) {
+		return nil, usageError{fmt.Errorf("--sse %q: server-side encryption must be %s; --sse alone means AES256", t.sse, orList(optionalValues["--sse"]))}
 	}
 	mode, ok := transferModes[t.mode]
 	if !ok {
@@ -85,7 +89,7 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 		xacct.WithSSE(types.ServerSideEncryption(t.sse)),
 		xacct.WithSSEKMSKeyID(t.kmsKeyID),
 		xacct.WithPartSize(t.partSize.n),
-		xacct.WithRequestPayer(t.requestPayer != ""),
+		payer,
 	}
 	// Unset, the library keeps its own defaults: 8 MiB for streamed
 	// uploads but one CopyObject up to 5 GiB for server-side copies.
@@ -96,4 +100,29 @@ func (t transferFlags) options() ([]xacct.CopierOption, error) {
 		opts = append(opts, xacct.WithStreamUploadCutoff(t.cutoff.n))
 	}
 	return opts, nil
+}
+
+// registerRequestPayer adds --request-payer, which sync and verify
+// share: requester-pays buckets charge the caller only when it says it
+// accepts, and --request-payer alone means requester, as in aws-cli.
+func registerRequestPayer(fs *pflag.FlagSet, v *string) {
+	fs.StringVar(v, "request-payer", "", "accept the charges of requester-pays buckets; the one value, requester, is also what --request-payer alone means")
+	fs.Lookup("request-payer").NoOptDefVal = "requester"
+}
+
+// requestPayerOption checks a --request-payer value and turns it into
+// the Copier option.
+func requestPayerOption(v string) (xacct.CopierOption, error) {
+	if v != "" && !slices.Contains(optionalValues["--request-payer"], v) {
+		return nil, usageError{fmt.Errorf("--request-payer %q: the only value is %s; --request-payer alone means the same", v, orList(optionalValues["--request-payer"]))}
+	}
+	return xacct.WithRequestPayer(v != ""), nil
+}
+
+// orList writes values as "a, b or c".
+func orList(values []string) string {
+	if len(values) < 2 {
+		return strings.Join(values, "")
+	}
+	return strings.Join(values[:len(values)-1], ", ") + " or " + values[len(values)-1]
 }

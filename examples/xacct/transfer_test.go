@@ -116,6 +116,10 @@ func TestTransferFlagErrors(t *testing.T) {
 		{[]string{"--storage-class", "cold"}, []string{"storage class", "COLD"}},
 		{[]string{"--sse=rot13"}, []string{"server-side encryption", "rot13", "AES256, aws:kms or aws:kms:dsse"}},
 		{[]string{"--request-payer=bucket-owner"}, []string{`--request-payer "bucket-owner"`, "requester"}},
+		// The space form: the value is the flag's, and its check names it,
+		// rather than a count of stray arguments.
+		{[]string{"--sse", "rot13"}, []string{`--sse "rot13"`, "AES256, aws:kms or aws:kms:dsse"}},
+		{[]string{"--request-payer", "bucket-owner"}, []string{`--request-payer "bucket-owner"`, "the only value is requester"}},
 	}
 	for _, tt := range tests {
 		r := e.run(t, append([]string{"sync", "s3://src-bucket", "s3://dst-bucket"}, tt.flags...)...)
@@ -123,11 +127,34 @@ func TestTransferFlagErrors(t *testing.T) {
 		for _, w := range tt.want {
 			assert.Contains(t, r.stderr, w, tt.flags)
 		}
+		assert.NotContains(t, r.stderr, "arguments, got", tt.flags)
 	}
+	// Before the locations, too.
+	r := e.run(t, "sync", "--sse", "rot13", "s3://src-bucket", "s3://dst-bucket")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `--sse "rot13": server-side encryption must be AES256, aws:kms or aws:kms:dsse`)
 	assert.Empty(t, e.keys(t, "dst-bucket"))
 
-	r := e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--request-payer")
+	r = e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--request-payer")
 	require.Equal(t, exitOK, r.code, r.stderr)
+}
+
+// verify takes --request-payer as sync does: alone, with its value in
+// either form, and refuses another value naming it.
+func TestVerifyRequestPayer(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "src-bucket", map[string]string{"a": "a"})
+	e.bucket(t, "dst-bucket", map[string]string{"a": "a"})
+	for _, flags := range [][]string{{"--request-payer"}, {"--request-payer", "requester"}, {"--request-payer=requester"}} {
+		r := e.run(t, append([]string{"verify", "s3://src-bucket", "s3://dst-bucket"}, flags...)...)
+		assert.Equal(t, exitOK, r.code, "%v: %s", flags, r.stderr)
+		assert.Contains(t, r.stderr, "matched 1, differ 0", flags)
+	}
+	r := e.run(t, "verify", "--request-payer", "requester", "s3://src-bucket", "s3://dst-bucket")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	r = e.run(t, "verify", "s3://src-bucket", "s3://dst-bucket", "--request-payer", "owner")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `--request-payer "owner": the only value is requester`)
 }
 
 func TestVerify(t *testing.T) {
@@ -173,7 +200,10 @@ func TestVerify(t *testing.T) {
 func TestJoinOptionalValues(t *testing.T) {
 	tests := []struct{ in, want []string }{
 		{[]string{"sync", "a", "b", "--sse", "aws:kms"}, []string{"sync", "a", "b", "--sse=aws:kms"}},
-		{[]string{"sync", "--sse", "a", "b"}, []string{"sync", "--sse", "a", "b"}},
+		{[]string{"sync", "--sse", "s3://a", "s3://b"}, []string{"sync", "--sse", "s3://a", "s3://b"}},
+		{[]string{"sync", "s3://a", "s3://b", "--sse", "rot13"}, []string{"sync", "s3://a", "s3://b", "--sse=rot13"}},
+		{[]string{"sync", "s3://a", "s3://b", "--sse", "--delete"}, []string{"sync", "s3://a", "s3://b", "--sse", "--delete"}},
+		{[]string{"verify", "s3://a", "s3://b", "--request-payer", "owner"}, []string{"verify", "s3://a", "s3://b", "--request-payer=owner"}},
 		{[]string{"sync", "a", "b", "--request-payer", "requester", "--sse"}, []string{"sync", "a", "b", "--request-payer=requester", "--sse"}},
 		{[]string{"sync", "--", "--sse", "AES256"}, []string{"sync", "--", "--sse", "AES256"}},
 	}

@@ -16,7 +16,7 @@ type verifyOptions struct {
 	json         bool
 	filters      []xacct.Filter
 	concurrency  int
-	requestPayer bool
+	requestPayer string
 	ids          identityFlags
 }
 
@@ -53,7 +53,7 @@ and the identity flags work as in sync.`,
 	f.Var(&filterFlag{rules: &o.filters}, "exclude", "leave out keys matching `PATTERN` (repeatable)")
 	f.Var(&filterFlag{rules: &o.filters, include: true}, "include", "take back keys matching `PATTERN` an earlier --exclude left out (repeatable)")
 	f.IntVar(&o.concurrency, "concurrency", o.concurrency, fmt.Sprintf("objects to compare at once, 1 to %d", xacct.MaxConcurrency))
-	f.BoolVar(&o.requestPayer, "request-payer", false, "accept the charges of requester-pays buckets")
+	registerRequestPayer(f, &o.requestPayer)
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
 	o.ids.register(f)
 	return cmd
@@ -62,10 +62,14 @@ and the identity flags work as in sync.`,
 // runVerify compares src and dst and prints the differences on out.out,
 // one per line, and a summary on out.err.
 func runVerify(ctx context.Context, s sides, src, dst xacct.Location, o verifyOptions, out streams) error {
+	payer, err := requestPayerOption(o.requestPayer)
+	if err != nil {
+		return err
+	}
 	copier, err := newCopier(s,
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithFilters(o.filters...),
-		xacct.WithRequestPayer(o.requestPayer),
+		payer,
 	)
 	if err != nil {
 		return err
