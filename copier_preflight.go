@@ -319,13 +319,25 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 		trust := CopyRoleTrustPolicy(caller, are.ExternalID).Statement[0]
 		trust.Sid = suggestedTrustSid(caller, are.ExternalID)
 		f.Fixes = append(f.Fixes, PolicyFix{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: trust})
-		f.Hint = "the caller's identity policy must allow sts:AssumeRole on the role and the role's trust policy must admit the caller with this ExternalId; " +
-			"if the trust policy already names a different ExternalId, send that one instead of adding the trust statement " +
+		f.Hint = "across accounts, the caller's identity policy must allow sts:AssumeRole on the role and the role's trust policy must admit the caller with this ExternalId; "
+		if arnAccount(caller) == arnAccount(are.RoleARN) {
+			f.Hint = "within one account, a trust policy that names the caller with this ExternalId is enough, one that names the account needs the identity statement too; "
+		}
+		f.Hint += "if the trust policy already names a different ExternalId, send that one instead of adding the trust statement " +
 			"(its Sid " + trust.Sid + " leaves the role's other statements in place on merge)"
 	}
 	p.rep.Findings = append(p.rep.Findings, f)
 	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Result: CheckDenied})
 	return true
+}
+
+// arnAccount is the account field of an ARN, "" when arn is not one.
+func arnAccount(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
 }
 
 // suggestedTrustSid is the Sid of a trust statement the preflight

@@ -73,7 +73,7 @@ func TestPreflightAssumeRoleRefusedByCallerPolicy(t *testing.T) {
 	trust := trustFixes(t, f)
 	require.Len(t, trust, 1)
 	assert.Equal(t, roleARN, trust[0].Target)
-	assert.Contains(t, f.Hint, "identity policy must allow sts:AssumeRole")
+	assert.Contains(t, f.Hint, "across accounts, the caller's identity policy must allow sts:AssumeRole")
 
 	// The identity statement, given to a principal of that account, is
 	// what was missing.

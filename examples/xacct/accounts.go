@@ -38,13 +38,13 @@ func (a *app) accounts(ctx context.Context, f identityFlags) (accounts, error) {
 	if err := f.validate(); err != nil {
 		return accounts{}, err
 	}
-	src, err := a.sideConfig(ctx, f.source(a.flags.profile), f.externalID, 0)
+	src, err := a.sideConfig(ctx, f.source(a.flags.profile), 0)
 	if err != nil {
 		return accounts{}, fmt.Errorf("source: %w", err)
 	}
 	acc := accounts{src: src}
 	if f.hasDestination() {
-		dst, err := a.sideConfig(ctx, f.destination(a.flags.profile), f.externalID, 0)
+		dst, err := a.sideConfig(ctx, f.destination(a.flags.profile), 0)
 		if err != nil {
 			return accounts{}, fmt.Errorf("destination: %w", err)
 		}

@@ -38,11 +38,17 @@
 //
 // sync, ls, verify and whoami take --source-profile and --dest-profile
 // (default --profile), --role-arn (both sides), --source-role-arn and
-// --dest-role-arn (one side), and --external-id for the roles assumed:
+// --dest-role-arn (one side), and --external-id, the ExternalId sent for
+// every role assumed; --source-external-id and --dest-external-id
+// override it for one side, as when each account's role has an id of its
+// own:
 //
 //	xacct sync s3://a-data s3://b-archive --profile ops \
 //	    --role-arn arn:aws:iam::111111111111:role/xacct-copy --external-id 5f1c
 //	xacct sync s3://a-data s3://b-archive --source-profile a --dest-profile b
+//	xacct sync s3://a-data s3://b-archive --profile ops \
+//	    --source-role-arn arn:aws:iam::111111111111:role/reader --source-external-id 5f1c \
+//	    --dest-role-arn arn:aws:iam::222222222222:role/writer --dest-external-id 9e2d
 //
 // When one principal can read SRC and write DST, S3 copies server-side;
 // otherwise the bytes stream through xacct. Before copying, sync checks

@@ -16,7 +16,9 @@ import (
 type identityFlags struct {
 	sourceProfile, destProfile          string
 	roleARN, sourceRoleARN, destRoleARN string
-	externalID                          string
+	// externalID is sent for both sides' roles unless sourceExternalID
+	// or destExternalID overrides it for one side.
+	externalID, sourceExternalID, destExternalID string
 }
 
 // register adds the identity flags to fs.
@@ -26,7 +28,9 @@ func (f *identityFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.roleARN, "role-arn", "", "assume role `ARN` on both sides, with the profile's credentials")
 	fs.StringVar(&f.sourceRoleARN, "source-role-arn", "", "assume role `ARN` for the source (overrides --role-arn)")
 	fs.StringVar(&f.destRoleARN, "dest-role-arn", "", "assume role `ARN` for the destination (overrides --role-arn)")
-	fs.StringVar(&f.externalID, "external-id", "", "send `ID` as the ExternalId of every role assumed")
+	fs.StringVar(&f.externalID, "external-id", "", "send `ID` as the ExternalId of every role assumed (see --source-external-id, --dest-external-id)")
+	fs.StringVar(&f.sourceExternalID, "source-external-id", "", "send `ID` as the ExternalId of the source's role (overrides --external-id)")
+	fs.StringVar(&f.destExternalID, "dest-external-id", "", "send `ID` as the ExternalId of the destination's role (overrides --external-id)")
 }
 
 // split reports whether any flag sets one side apart from the plain
@@ -36,7 +40,7 @@ func (f identityFlags) split() bool {
 }
 
 // validate checks the flags before any request: role ARNs must parse, and
-// an external ID needs a role.
+// an external ID needs a role on its side.
 func (f identityFlags) validate() error {
 	for _, r := range []struct{ flag, arn string }{
 		{"--role-arn", f.roleARN}, {"--source-role-arn", f.sourceRoleARN}, {"--dest-role-arn", f.destRoleARN},
@@ -51,18 +55,34 @@ func (f identityFlags) validate() error {
 	if f.externalID != "" && f.roleARN == "" && f.sourceRoleARN == "" && f.destRoleARN == "" {
 		return usageError{errors.New("--external-id needs --role-arn, --source-role-arn or --dest-role-arn")}
 	}
+	if f.sourceExternalID != "" && f.roleARN == "" && f.sourceRoleARN == "" {
+		return usageError{fmt.Errorf("--source-external-id %q needs a source role: --source-role-arn or --role-arn", f.sourceExternalID)}
+	}
+	if f.destExternalID != "" && f.roleARN == "" && f.destRoleARN == "" {
+		return usageError{fmt.Errorf("--dest-external-id %q needs a destination role: --dest-role-arn or --role-arn", f.destExternalID)}
+	}
 	return nil
 }
 
-// side is the profile and role of one side.
-type side struct{ profile, role string }
+// side is the profile and role of one side, and the ExternalId sent when
+// assuming the role.
+type side struct{ profile, role, externalID string }
 
 func (f identityFlags) source(profile string) side {
-	return side{profile: first(f.sourceProfile, profile), role: first(f.sourceRoleARN, f.roleARN)}
+	return newSide(first(f.sourceProfile, profile), first(f.sourceRoleARN, f.roleARN), first(f.sourceExternalID, f.externalID))
 }
 
 func (f identityFlags) destination(profile string) side {
-	return side{profile: first(f.destProfile, profile), role: first(f.destRoleARN, f.roleARN)}
+	return newSide(first(f.destProfile, profile), first(f.destRoleARN, f.roleARN), first(f.destExternalID, f.externalID))
+}
+
+// newSide drops the ExternalId of a side without a role, so that it does
+// not keep two sides with the same profile apart.
+func newSide(profile, role, externalID string) side {
+	if role == "" {
+		externalID = ""
+	}
+	return side{profile: profile, role: role, externalID: externalID}
 }
 
 // first returns the first non-empty string.
@@ -94,29 +114,30 @@ func (a *app) sides(ctx context.Context, f identityFlags, conns int) (sides, err
 		return sides{}, err
 	}
 	srcSide, dstSide := f.source(a.flags.profile), f.destination(a.flags.profile)
-	src, err := a.sideConfig(ctx, srcSide, f.externalID, conns)
+	src, err := a.sideConfig(ctx, srcSide, conns)
 	if err != nil {
 		return sides{}, fmt.Errorf("source: %w", err)
 	}
 	if srcSide == dstSide {
 		return oneSide(src), nil
 	}
-	dst, err := a.sideConfig(ctx, dstSide, f.externalID, conns)
+	dst, err := a.sideConfig(ctx, dstSide, conns)
 	if err != nil {
 		return sides{}, fmt.Errorf("destination: %w", err)
 	}
 	return sides{src: src, dst: dst}, nil
 }
 
-// sideConfig loads one side's profile and assumes its role, if any.
-func (a *app) sideConfig(ctx context.Context, s side, externalID string, conns int) (aws.Config, error) {
+// sideConfig loads one side's profile and assumes its role, if any, with
+// the side's ExternalId.
+func (a *app) sideConfig(ctx context.Context, s side, conns int) (aws.Config, error) {
 	g := a.flags
 	g.profile = s.profile
 	cfg, err := a.configFor(ctx, g, conns)
 	if err != nil || s.role == "" {
 		return cfg, err
 	}
-	return assumeRole(cfg, s.role, externalID)
+	return assumeRole(cfg, s.role, s.externalID)
 }
 
 // assumeRole returns cfg acting as roleARN, assumed with cfg's

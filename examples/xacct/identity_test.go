@@ -224,3 +224,44 @@ func TestNewS3QuietsChecksumSkips(t *testing.T) {
 	assert.True(t, o.UsePathStyle)
 	assert.False(t, newS3(aws.Config{Region: "us-east-1"}).Options().UsePathStyle)
 }
+
+// Each side's role may require an ExternalId of its own:
+// --source-external-id and --dest-external-id override --external-id for
+// their side.
+func TestPerSideExternalIDs(t *testing.T) {
+	c := crossEnv(t)
+	const destID = "dest-9e2d"
+	dst := xacct.MustParseLocation("s3://xacct-demo-destination/streamed/")
+	writerRole, err := c.sb.CreateRole(sandbox.AccountB, "xacct-writer", mustPolicyJSON(xacct.CopyRoleTrustPolicy(c.operator.ARN, destID)),
+		map[string]string{"write": mustPolicyJSON(xacct.DestinationWritePolicy(dst))})
+	require.NoError(t, err)
+	base := []string{"sync", "s3://xacct-demo-source/reports/", dst.String(), "--profile", "operator",
+		"--source-role-arn", c.roleARN, "--dest-role-arn", writerRole}
+
+	// One id for both sides: the destination's role refuses it.
+	r := xrun(t, append(base, "--external-id", demoExternalID, "--preflight-only")...)
+	assert.Equal(t, exitFailed, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "missing: destination sts:AssumeRole on "+writerRole)
+	assert.NotContains(t, r.stdout, "missing: source")
+
+	r = xrun(t, append(base, "--source-external-id", demoExternalID, "--dest-external-id", destID)...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, []string{"streamed/2025/annual.pdf", "streamed/2026/q1.csv"}, c.keys(t, dst.String()))
+
+	r = xrun(t, append(base, "--external-id", demoExternalID, "--dest-external-id", destID, "--preflight-only")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "preflight: every permission is in place\n")
+
+	r = xrun(t, "whoami", "--profile", "operator", "--source-role-arn", c.roleARN, "--source-external-id", demoExternalID,
+		"--dest-role-arn", writerRole, "--dest-external-id", destID)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, ":assumed-role/xacct-copy/")
+	assert.Contains(t, r.stdout, ":assumed-role/xacct-writer/")
+
+	r = xrun(t, "whoami", "--profile", "operator", "--source-role-arn", c.roleARN, "--dest-external-id", destID)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `--dest-external-id "dest-9e2d" needs a destination role`)
+	r = xrun(t, "whoami", "--profile", "operator", "--dest-role-arn", writerRole, "--source-external-id", "x")
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, `--source-external-id "x" needs a source role`)
+}

@@ -88,7 +88,7 @@ func (a *app) lsConfig(ctx context.Context, ids identityFlags) (aws.Config, erro
 	if dstSet {
 		s = ids.destination(a.flags.profile)
 	}
-	return a.sideConfig(ctx, s, ids.externalID, 0)
+	return a.sideConfig(ctx, s, 0)
 }
 
 // lsClient is what ls needs from S3; *s3.Client satisfies it.
