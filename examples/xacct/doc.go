@@ -32,7 +32,9 @@
 // --storage-class, --sse (alone: AES256), --sse-kms-key-id, --copy-props
 // none|metadata-directive|default|all, --multipart-threshold and
 // --part-size (8MB, 64MiB, 5GB…: units are powers of 1024, as in
-// aws-cli), --request-payer.
+// aws-cli), --request-payer (alone, or with its one value requester; verify
+// takes it too). --sse and --request-payer take their value with = or as
+// the next argument.
 //
 // # Two accounts
 //
@@ -91,10 +93,11 @@
 //
 // 0 when everything was done; 1 when an object failed, access was denied,
 // the preflight found a missing permission, verify found a difference, a
-// delete was refused (--max-delete, or a failed copy), ls found nothing,
-// an object failed to replicate or was still pending after --wait,
-// replication diff found drift, or a DataSync execution or a backfill job
-// failed or was interrupted; 2 for an invalid command line, location, role
+// delete was refused (--max-delete, or a failed copy), ls found nothing
+// under the key or prefix it was given (an empty bucket listed whole is
+// 0, as with aws s3 ls), an object failed to replicate or was still
+// pending after --wait, replication diff found drift, or a DataSync
+// execution or a backfill job failed or was interrupted; 2 for an invalid command line, location, role
 // ARN, option value or spec (the message names the flag and the spec
 // field, and the rule broken).
 // Errors are printed on one line, prefixed "xacct: ".

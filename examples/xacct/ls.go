@@ -35,11 +35,12 @@ func (a *app) lsCommand() *cobra.Command {
 		Long: `Without a location, ls lists the buckets the credentials own. With one, it
 lists the objects and common prefixes (PRE) directly under it, or every object
 below it with --recursive, in the format of aws s3 ls. It exits with status 1
-when nothing matches.
+when nothing matches the key or prefix given; an empty bucket listed whole
+(s3://bucket or s3://bucket/) is status 0, as with aws s3 ls.
 
 ls takes sync's identity flags, so a location can be listed as sync would
 see it: as the source side by default (--source-profile, --source-role-arn,
---role-arn, --external-id), or as the destination side when only
+--role-arn, --external-id, --source-external-id), or as the destination side when only
 --dest-profile or --dest-role-arn is given.`,
 		Example: `  xacct ls
   xacct ls s3://my-bucket/reports/
