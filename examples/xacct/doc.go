@@ -97,8 +97,8 @@
 // under the key or prefix it was given (an empty bucket listed whole is
 // 0, as with aws s3 ls), an object failed to replicate or was still
 // pending after --wait, replication diff found drift, or a DataSync
-// execution or a backfill job failed or was interrupted; 2 for an invalid command line, location, role
-// ARN, option value or spec (the message names the flag and the spec
-// field, and the rule broken).
+// execution or a backfill job failed or was interrupted; 2 for an invalid
+// command line, location, role ARN, option value or spec (the message
+// names the flag and the spec field, and the rule broken).
 // Errors are printed on one line, prefixed "xacct: ".
 package main
