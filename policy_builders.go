@@ -97,7 +97,9 @@ func CallerAssumeRolePolicy(roleARN string) Policy {
 
 // SourceReadPolicy returns the identity policy that lets a principal list
 // and read the objects under src: s3:ListBucket limited to src.Prefix, and
-// s3:GetObject and s3:GetObjectTagging on the objects under it.
+// s3:GetObject and s3:GetObjectTagging on the objects under it. Like every
+// copy builder, it takes a non-empty prefix as a folder, as Sync does:
+// s3://b/photos grants photos/ and not photos2/.
 func SourceReadPolicy(src Location) Policy {
 	return NewPolicy(sourceStatements(src, nil)...)
 }
@@ -163,6 +165,7 @@ func RemoveStatements(existing *Policy, sids ...string) (*Policy, bool) {
 }
 
 func sourceStatements(src Location, pr *Principal) []Statement {
+	src = folder(src)
 	return []Statement{
 		listStatement(sidSourceList, src, pr),
 		objectStatement(sidSourceRead, src, pr, sourceReadActions...),
@@ -170,6 +173,7 @@ func sourceStatements(src Location, pr *Principal) []Statement {
 }
 
 func destinationStatements(dst Location, pr *Principal, o policyOptions) []Statement {
+	dst = folder(dst)
 	stmts := []Statement{
 		listStatement(sidDestinationList, dst, pr),
 		objectStatement(sidDestinationWrite, dst, pr, destinationWriteActions...),
@@ -180,9 +184,19 @@ func destinationStatements(dst Location, pr *Principal, o policyOptions) []State
 	return stmts
 }
 
+// folder scopes a copy grant to the keys Sync touches: it takes a
+// non-empty prefix as a folder (dirPrefix), so s3://b/from-a grants
+// from-a/… and not from-ab/….
+func folder(loc Location) Location {
+	loc.Prefix = dirPrefix(loc.Prefix)
+	return loc
+}
+
 // listStatement allows s3:ListBucket on loc's bucket, limited by s3:prefix
-// to loc.Prefix when there is one. A listing without a prefix carries no
-// s3:prefix key, so it is refused: least privilege.
+// to loc.Prefix when there is one. Sync lists with the folder itself
+// (Prefix "from-a/"), which the pattern "from-a/*" matches since * also
+// matches nothing. A listing without a prefix carries no s3:prefix key, so
+// it is refused: least privilege.
 func listStatement(sid string, loc Location, pr *Principal) Statement {
 	s := Statement{
 		Sid:       sid,
@@ -208,6 +222,7 @@ func objectStatement(sid string, loc Location, pr *Principal, actions ...string)
 }
 
 func denyInsecure(sid string, loc Location, pr *Principal) Statement {
+	loc = folder(loc)
 	return Statement{
 		Sid:       sid,
 		Effect:    EffectDeny,

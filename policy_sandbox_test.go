@@ -48,17 +48,23 @@ func mustJSON(t *testing.T, p xacct.Policy) string {
 // applied to the generated documents first, and syncs through the role.
 func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup)) (*xacct.SyncReport, *s3.Client, error) {
 	t.Helper()
+	rep, ownerB, _, err := runCrossAccountSyncAt(t, xacct.Location{Bucket: "team-a-data", Prefix: "exports/"}, xacct.Location{Bucket: "team-b-archive", Prefix: "from-a/"}, externalID, edit)
+	return rep, ownerB, err
+}
+
+// runCrossAccountSyncAt is runCrossAccountSync between the given
+// locations; it also returns the client acting as the copy role.
+func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID string, edit func(*copySetup)) (*xacct.SyncReport, *s3.Client, *s3.Client, error) {
+	t.Helper()
 	ctx := t.Context()
 	sb, err := enforce.Start()
 	require.NoError(t, err)
 	t.Cleanup(sb.Close)
 
-	src := xacct.Location{Bucket: "team-a-data", Prefix: "exports/"}
-	dst := xacct.Location{Bucket: "team-b-archive", Prefix: "from-a/"}
 	rootA, rootB := sb.Root(sandbox.AccountA), sb.Root(sandbox.AccountB)
 	require.NoError(t, sb.CreateBucket(ctx, rootA, src.Bucket))
 	require.NoError(t, sb.CreateBucket(ctx, rootB, dst.Bucket))
-	for _, k := range []string{"exports/a.csv", "exports/sub/b.csv", "private/secret.txt"} {
+	for _, k := range []string{"exports/a.csv", "exports/sub/b.csv", "exports-old/c.csv", "private/secret.txt"} {
 		_, err := sb.S3(rootA).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(k), Body: strings.NewReader("body of " + k)})
 		require.NoError(t, err)
 	}
@@ -96,7 +102,7 @@ func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup))
 	c, err := xacct.NewCopier(client)
 	require.NoError(t, err)
 	rep, err := c.Sync(ctx, src, dst)
-	return rep, sb.S3(rootB), err
+	return rep, sb.S3(rootB), client, err
 }
 
 func TestGeneratedCopyPoliciesAreEnough(t *testing.T) {
@@ -109,6 +115,31 @@ func TestGeneratedCopyPoliciesAreEnough(t *testing.T) {
 		keys = append(keys, obj.Key)
 	}
 	assert.Equal(t, []string{"from-a/a.csv", "from-a/sub/b.csv"}, keys, "only the granted prefix is copied")
+}
+
+// A prefix without a trailing "/" is a folder for Sync, and the generated
+// policies grant that folder and nothing beside it: exports-old/ shares
+// the prefix "exports" but is neither copied nor readable by the role.
+func TestGeneratedCopyPoliciesScopeToTheFolder(t *testing.T) {
+	src := xacct.Location{Bucket: "team-a-data", Prefix: "exports"}
+	dst := xacct.Location{Bucket: "team-b-archive", Prefix: "from-a"}
+	rep, ownerB, role, err := runCrossAccountSyncAt(t, src, dst, copyExternalID, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, rep.Copied)
+	var keys []string
+	for obj, err := range xacct.List(t.Context(), ownerB, xacct.MustParseLocation("s3://team-b-archive")) {
+		require.NoError(t, err)
+		keys = append(keys, obj.Key)
+	}
+	assert.Equal(t, []string{"from-a/a.csv", "from-a/sub/b.csv"}, keys)
+
+	_, err = role.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String("exports-old/c.csv")})
+	var apiErr smithy.APIError
+	require.True(t, errors.As(err, &apiErr), "want AccessDenied, got %v", err)
+	assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
+	_, err = role.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(dst.Bucket), Key: aws.String("from-ab/x.csv"), Body: strings.NewReader("x")})
+	require.True(t, errors.As(err, &apiErr), "want AccessDenied, got %v", err)
+	assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
 }
 
 // Each generated statement is needed: without it the same sync fails with

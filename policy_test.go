@@ -313,10 +313,13 @@ func TestBuildersJSON(t *testing.T) {
 			`{"Sid":"XacctDestinationList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::dst-bucket"},` +
 			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:PutObject","s3:PutObjectAcl","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::dst-bucket/*"},` +
 			`{"Sid":"XacctDestinationDelete","Effect":"Allow","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::dst-bucket/*"}]}`},
+		{"destination write, prefix without slash is a folder", xacct.DestinationWritePolicy(xacct.Location{Bucket: "bkt", Prefix: "from-a"}), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctDestinationList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::bkt","Condition":{"StringLike":{"s3:prefix":"from-a/*"}}},` +
+			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:PutObject","s3:PutObjectAcl","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::bkt/from-a/*"}]}`},
 		{"source bucket with TLS", xacct.SourceBucketPolicy(xacct.Location{Bucket: "src-bucket", Prefix: "a*b"}, "arn:aws:iam::444455556666:role/copier", xacct.WithSecureTransport()), `{"Version":"2012-10-17","Statement":[` +
-			`{"Sid":"XacctSourceList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"a${*}b*"}}},` +
-			`{"Sid":"XacctSourceRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::src-bucket/a${*}b*"},` +
-			`{"Sid":"XacctSourceDenyInsecureTransport","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:*","Resource":["arn:aws:s3:::src-bucket","arn:aws:s3:::src-bucket/a${*}b*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`},
+			`{"Sid":"XacctSourceList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"a${*}b/*"}}},` +
+			`{"Sid":"XacctSourceRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::src-bucket/a${*}b/*"},` +
+			`{"Sid":"XacctSourceDenyInsecureTransport","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:*","Resource":["arn:aws:s3:::src-bucket","arn:aws:s3:::src-bucket/a${*}b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,4 +338,47 @@ func TestCopyRolePolicyComposesReadAndWrite(t *testing.T) {
 	want := append(xacct.SourceReadPolicy(src).Statement, xacct.DestinationWritePolicy(dst).Statement...)
 	assert.Equal(t, want, p.Statement)
 	require.NoError(t, p.Validate())
+}
+
+// TestCopyBuildersScopeToSyncFolder checks, with the evaluator, that a
+// location whose prefix lacks the trailing "/" grants exactly what Sync
+// touches: the folder's listing and objects, and nothing in a sibling
+// folder that merely shares the prefix.
+func TestCopyBuildersScopeToSyncFolder(t *testing.T) {
+	loc := xacct.Location{Bucket: "bkt", Prefix: "from-a"}
+	caller := xacct.PrincipalInfo{ARN: "arn:aws:iam::111122223333:user/copier"}
+	role := "arn:aws:iam::444455556666:role/copier"
+	tests := []struct {
+		name   string
+		action string
+		res    string
+		prefix string
+		want   bool
+	}{
+		{"list the folder as Sync does", "s3:ListBucket", "arn:aws:s3:::bkt", "from-a/", true},
+		{"list a subfolder", "s3:ListBucket", "arn:aws:s3:::bkt", "from-a/sub/", true},
+		{"list the bare prefix", "s3:ListBucket", "arn:aws:s3:::bkt", "from-a", false},
+		{"list a sibling", "s3:ListBucket", "arn:aws:s3:::bkt", "from-ab/", false},
+		{"write in the folder", "s3:PutObject", "arn:aws:s3:::bkt/from-a/x.csv", "", true},
+		{"write in a sibling", "s3:PutObject", "arn:aws:s3:::bkt/from-ab/x.csv", "", false},
+		{"write the bare prefix key", "s3:PutObject", "arn:aws:s3:::bkt/from-a", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := xacct.Request{Principal: caller, Action: tt.action, Resource: tt.res, ResourceAccount: "111122223333"}
+			if tt.prefix != "" {
+				req.Context = map[string][]string{"s3:prefix": {tt.prefix}}
+			}
+			d := xacct.Evaluate(req, []xacct.Policy{xacct.DestinationWritePolicy(loc)}, nil)
+			assert.Equal(t, tt.want, d.Allowed, "identity policy: %s", d.Reason)
+
+			bucket := xacct.DestinationBucketPolicy(loc, caller.ARN)
+			d = xacct.Evaluate(req, nil, &bucket)
+			assert.Equal(t, tt.want, d.Allowed, "bucket policy: %s", d.Reason)
+		})
+	}
+	assert.Equal(t, xacct.SourceBucketPolicy(xacct.Location{Bucket: "bkt", Prefix: "from-a/"}, role, xacct.WithSecureTransport()),
+		xacct.SourceBucketPolicy(loc, role, xacct.WithSecureTransport()), "from-a and from-a/ are the same grant")
+	assert.Equal(t, xacct.CopyRolePolicy(xacct.Location{Bucket: "bkt", Prefix: "from-a/"}, xacct.Location{Bucket: "dst", Prefix: "in/"}, xacct.WithDeleteAccess()),
+		xacct.CopyRolePolicy(loc, xacct.Location{Bucket: "dst", Prefix: "in"}, xacct.WithDeleteAccess()))
 }

@@ -63,9 +63,11 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Unwrap() error { return e.Err }
 
 // Location is an S3 bucket and a key prefix, written s3://bucket/prefix.
-// An empty Prefix means the whole bucket. The prefix is used as given: a
-// sync of s3://b/photos covers photos/a.jpg and also photos2/b.jpg, as it
-// does with aws-cli; end the prefix with "/" to mean a folder.
+// An empty Prefix means the whole bucket. Sync, Verify, Preflight and the
+// copy policy builders (SourceReadPolicy, DestinationWritePolicy…) take a
+// non-empty prefix as a folder, as aws s3 sync does: s3://b/photos means
+// photos/, so it covers photos/a.jpg and not photos2/b.jpg. List and
+// Summarize use the prefix as given.
 type Location struct {
 	Bucket string
 	Prefix string
