@@ -96,11 +96,13 @@ var confusedDeputyServices = []string{
 }
 
 // Lint reports problems in a policy of the given kind that Validate does
-// not: wildcards broader than a copy needs ("*" or "s3:*" actions,
-// Resource "*"), a "*" principal without conditions, trust of services
-// without aws:SourceAccount or aws:SourceArn (the confused deputy
-// problem), trust of other accounts without sts:ExternalId, and elements
-// the kind forbids or requires. Validation errors are included as
+// not: wildcards broader than a copy needs (actions "*", "s3:*" or
+// "s3:Get*"; resources "*", "arn:aws:s3:::*" or "arn:aws:s3:::*/*"), a
+// "*" principal without conditions, trust of services without
+// aws:SourceAccount or aws:SourceArn and bucket policies granting a
+// service without aws:SourceAccount, aws:SourceArn or aws:SourceOrgID
+// (the confused deputy problem), trust of other accounts without
+// sts:ExternalId, and elements the kind forbids or requires. Validation errors are included as
 // SeverityError findings. Findings come in statement order.
 func Lint(p Policy, kind PolicyKind) []Finding {
 	var out []Finding
@@ -157,18 +159,28 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 		return out
 	}
 	for _, a := range s.Action {
+		svc, name, _ := strings.Cut(a, ":")
 		switch {
 		case a == "*":
 			add(SeverityWarning, "Action", `"*" allows every action of every service; list the actions needed`)
-		case strings.HasSuffix(a, ":*"):
+		case onlyWildcards(name) || onlyWildcards(svc):
 			add(SeverityWarning, "Action", "%q allows every action of the service; list the actions needed", a)
+		case strings.ContainsAny(name, "*?"):
+			add(SeverityWarning, "Action", "%q allows every %s action it matches, including ones AWS adds later (s3:Put* includes s3:PutBucketPolicy); list the actions needed", a, svc)
 		}
 	}
 	if len(s.NotAction) > 0 {
 		add(SeverityWarning, "NotAction", "Allow with NotAction allows every action not listed, including future ones; list the actions needed in Action")
 	}
-	if kind != PolicyKindTrust && (len(s.NotResource) > 0 || slices.Contains(s.Resource, "*")) {
-		add(SeverityWarning, "Resource", "applies to every resource; name the bucket and object ARNs needed")
+	if kind != PolicyKindTrust {
+		if len(s.NotResource) > 0 || slices.Contains(s.Resource, "*") {
+			add(SeverityWarning, "Resource", "applies to every resource; name the bucket and object ARNs needed")
+		}
+		for _, r := range s.Resource {
+			if what := wideResource(r); what != "" {
+				add(SeverityWarning, "Resource", "%q applies to %s; name the bucket and object ARNs needed", r, what)
+			}
+		}
 	}
 	if s.NotPrincipal != nil {
 		add(SeverityWarning, "NotPrincipal", "Allow with NotPrincipal allows everyone not listed, including anonymous users")
@@ -176,6 +188,13 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 	if kind == PolicyKindTrust || kind == PolicyKindBucket {
 		if pr := s.Principal; pr != nil && (pr.Wildcard || slices.Contains(pr.AWS, "*")) && len(s.Condition) == 0 {
 			add(SeverityError, "Principal", `"*" without a Condition allows anyone; name the principals or add conditions`)
+		}
+	}
+	if kind == PolicyKindBucket && s.Principal != nil {
+		for _, svc := range s.Principal.Service {
+			if !hasConditionKey(s, sourceConditionKeys...) {
+				add(SeverityWarning, "Condition", "grants %s without aws:SourceAccount, aws:SourceArn or aws:SourceOrgID, so the service may use this grant on behalf of any account (confused deputy)", svc)
+			}
 		}
 	}
 	if kind == PolicyKindTrust && s.Principal != nil {
@@ -189,6 +208,51 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 		}
 	}
 	return out
+}
+
+// sourceConditionKeys tie a service's request to the account, resource or
+// organization it acts for; a bucket policy granting a service principal
+// needs one of them.
+var sourceConditionKeys = []string{"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"}
+
+// wideResource describes what r covers when it names every resource of a
+// service or every bucket, such as "arn:aws:s3:::*" or
+// "arn:aws:s3:::*/*"; otherwise "". "*" itself is reported separately.
+func wideResource(r string) string {
+	svc, acct, res, ok := splitARN(r)
+	if !ok {
+		// "arn:*" or "arn:aws:*": a pattern that stops at the partition
+		// matches every ARN.
+		parts := strings.Split(r, ":")
+		if len(parts) <= 3 && parts[0] == "arn" && onlyWildcards(parts[len(parts)-1]) {
+			return "every resource of every service"
+		}
+		return ""
+	}
+	switch {
+	case onlyWildcards(svc):
+		return "every resource of every service"
+	case strings.EqualFold(svc, "s3"):
+		bucket, key, hasKey := strings.Cut(res, "/")
+		switch {
+		case !onlyWildcards(bucket):
+			return ""
+		case !hasKey:
+			return "every bucket"
+		case onlyWildcards(key):
+			return "every object in every bucket"
+		}
+		return "objects in every bucket"
+	case onlyWildcards(res) && (acct == "" || onlyWildcards(acct)):
+		return "every " + svc + " resource"
+	}
+	return ""
+}
+
+// onlyWildcards reports whether a pattern is made of "*" and "?" alone and
+// contains a "*", so that it matches any string.
+func onlyWildcards(s string) bool {
+	return strings.Contains(s, "*") && strings.Trim(s, "*?") == ""
 }
 
 func statementName(sid string, i int) string {
