@@ -119,8 +119,12 @@ type Decision struct {
 // except that a role's trust policy must always allow AssumeRole and a
 // resource policy naming only the account defers to identity policies;
 // across accounts both must allow. The account root user needs no
-// identity policy. Unknown condition operators never satisfy an Allow and
-// always satisfy a Deny, so that mistakes fail closed.
+// identity policy. A NotPrincipal exempts only the callers it names
+// exactly: listing a role does not exempt its sessions, nor an account its
+// users and roles (AWS advises listing the session, the role and the
+// account, as it may check each). Unknown condition operators never
+// satisfy an Allow and always satisfy a Deny, so that mistakes fail
+// closed.
 //
 // Wildcards are matched by a small backtracking matcher and nothing is
 // compiled or cached, so Evaluate is cheap enough to run on every request
@@ -294,7 +298,7 @@ func (e *evaluation) resourceApplies(s *Statement) principalMatch {
 	case s.Principal != nil:
 		lvl = e.principalMatches(s.Principal)
 	case s.NotPrincipal != nil:
-		if e.principalMatches(s.NotPrincipal) == matchNone {
+		if !e.notPrincipalNames(s.NotPrincipal) {
 			lvl = matchExact
 		}
 	}
@@ -333,6 +337,36 @@ func (e *evaluation) principalMatches(pr *Principal) principalMatch {
 		}
 	}
 	return best
+}
+
+// notPrincipalNames reports whether a NotPrincipal element names the
+// caller itself, which exempts it from the statement. Unlike Principal, a
+// role ARN does not stand for the role's sessions, nor an account for its
+// users and roles: AWS exempts an assumed-role session only when its own
+// arn:aws:sts::…:assumed-role/role/session ARN is listed.
+func (e *evaluation) notPrincipalNames(pr *Principal) bool {
+	if pr.Wildcard {
+		return true
+	}
+	p := &e.p
+	if p.service != "" {
+		return containsFold(pr.Service, p.service)
+	}
+	for _, v := range pr.AWS {
+		if v == "*" || (p.arn != "" && v == p.arn) {
+			return true
+		}
+		// The root user is the account, so the account ID names it too.
+		if p.root && p.account != "" {
+			if v == p.account {
+				return true
+			}
+			if svc, acct, res, ok := splitARN(v); ok && svc == "iam" && res == "root" && acct == p.account {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (e *evaluation) awsPrincipalMatches(v string) principalMatch {

@@ -136,6 +136,63 @@ func TestEvaluatePrincipalMatching(t *testing.T) {
 	}
 }
 
+// A Deny with NotPrincipal denies everyone it does not name exactly: a
+// role ARN exempts the role itself, not its sessions, which must be listed
+// by their own assumed-role ARN; an account exempts its root user only.
+func TestEvaluateNotPrincipalDeny(t *testing.T) {
+	sessB2 := "arn:aws:sts::222222222222:assumed-role/copier/run-2"
+	tests := []struct {
+		name       string
+		notListed  xacct.StringList
+		caller     xacct.PrincipalInfo
+		wantDenied bool
+	}{
+		{"role ARN does not exempt its session", xacct.StringList{roleB}, xacct.PrincipalInfo{ARN: sessB}, true},
+		{"role and account ARNs do not exempt its session", xacct.StringList{roleB, rootB}, xacct.PrincipalInfo{ARN: sessB}, true},
+		{"session, role and account exempt the session", xacct.StringList{sessB, roleB, rootB}, xacct.PrincipalInfo{ARN: sessB}, false},
+		{"session ARN exempts that session", xacct.StringList{sessB}, xacct.PrincipalInfo{ARN: sessB}, false},
+		{"session ARN does not exempt another session", xacct.StringList{sessB, roleB, rootB}, xacct.PrincipalInfo{ARN: sessB2}, true},
+		{"role ARN exempts the role itself", xacct.StringList{roleB}, xacct.PrincipalInfo{ARN: roleB}, false},
+		{"user ARN exempts the user", xacct.StringList{userB, rootB}, xacct.PrincipalInfo{ARN: userB}, false},
+		{"account does not exempt its users", xacct.StringList{rootB}, xacct.PrincipalInfo{ARN: userB}, true},
+		{"account ID does not exempt its sessions", xacct.StringList{acctB}, xacct.PrincipalInfo{ARN: sessB}, true},
+		{"account ID exempts the root user", xacct.StringList{acctB}, xacct.PrincipalInfo{ARN: rootB}, false},
+		{"root ARN exempts the root user", xacct.StringList{rootB}, xacct.PrincipalInfo{Account: acctB, IsRoot: true}, false},
+		{"another account's root is denied", xacct.StringList{rootB}, xacct.PrincipalInfo{ARN: "arn:aws:iam::333333333333:root"}, true},
+		{"AWS wildcard exempts everyone", xacct.StringList{"*"}, xacct.PrincipalInfo{ARN: sessB}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The bucket policy allows everyone, then denies all but the
+			// listed; the caller's own account owns the bucket, so without
+			// the Deny the request is allowed.
+			resource := policyOf(
+				withPrincipal(allowStmt("AllowAll", getObj), xacct.AnyPrincipal()),
+				xacct.Statement{Sid: "DenyOthers", Effect: xacct.EffectDeny, NotPrincipal: &xacct.Principal{AWS: tt.notListed}, Action: xacct.StringList{"s3:*"}, Resource: xacct.StringList{objARN}},
+			)
+			req := xacct.Request{Principal: tt.caller, Action: getObj, Resource: objARN, ResourceAccount: acctB}
+			d := xacct.Evaluate(req, nil, resource)
+			if tt.wantDenied {
+				assert.Equal(t, xacct.EffectDeny, d.Effect, d.Reason)
+				require.Len(t, d.Statements, 1)
+				assert.Equal(t, "DenyOthers", d.Statements[0].Sid)
+			} else {
+				assert.Equal(t, xacct.EffectAllow, d.Effect, d.Reason)
+			}
+		})
+	}
+	t.Run("service principals", func(t *testing.T) {
+		resource := policyOf(
+			withPrincipal(allowStmt("AllowS3", getObj), xacct.ServicePrincipal("s3.amazonaws.com", "datasync.amazonaws.com")),
+			xacct.Statement{Sid: "DenyOthers", Effect: xacct.EffectDeny, NotPrincipal: xacct.ServicePrincipal("s3.amazonaws.com"), Action: xacct.StringList{"s3:*"}, Resource: xacct.StringList{objARN}},
+		)
+		for svc, want := range map[string]xacct.Effect{"s3.amazonaws.com": xacct.EffectAllow, "datasync.amazonaws.com": xacct.EffectDeny} {
+			d := xacct.Evaluate(xacct.Request{Principal: xacct.PrincipalInfo{Service: svc}, Action: getObj, Resource: objARN, ResourceAccount: acctB}, nil, resource)
+			assert.Equal(t, want, d.Effect, "%s: %s", svc, d.Reason)
+		}
+	})
+}
+
 func TestEvaluateActionResourceMatching(t *testing.T) {
 	tests := []struct {
 		name   string
