@@ -86,6 +86,7 @@ type ObjectError struct {
 	Err    error
 }
 
+// Error formats the error as "op s3://bucket/key: cause".
 func (e *ObjectError) Error() string {
 	return fmt.Sprintf("%s s3://%s/%s: %v", e.Op, e.Bucket, e.Key, e.Err)
 }

@@ -77,6 +77,7 @@ type PreflightFinding struct {
 	Warning bool
 }
 
+// Error names the side, the refused action on its resource, and the cause.
 func (f *PreflightFinding) Error() string {
 	msg := fmt.Sprintf("%s: %s on %s refused", f.Side, f.Action, f.Resource)
 	if f.Warning {

@@ -232,6 +232,7 @@ type ObjectWarning struct {
 	Err error
 }
 
+// Error formats the warning as "kind s3://bucket/key: cause".
 func (w *ObjectWarning) Error() string {
 	return fmt.Sprintf("%s s3://%s/%s: %v", w.Kind, w.Bucket, w.Key, w.Err)
 }

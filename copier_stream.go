@@ -39,6 +39,7 @@ type MultipartUploadError struct {
 	AbortErr error
 }
 
+// Error names the upload, the object, the cause and any failed abort.
 func (e *MultipartUploadError) Error() string {
 	msg := fmt.Sprintf("multipart upload %s to s3://%s/%s: %v", e.UploadID, e.Bucket, e.Key, e.Err)
 	if e.AbortErr != nil {

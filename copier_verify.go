@@ -39,6 +39,7 @@ type VerifyError struct {
 	RemoveErr error
 }
 
+// Error names the object, the differing field with both values, and the cleanup.
 func (e *VerifyError) Error() string {
 	msg := fmt.Sprintf("verify s3://%s/%s: %s %s at the source, %s at the destination", e.Bucket, e.Key, e.Field, e.Source, e.Destination)
 	switch {

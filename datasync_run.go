@@ -59,6 +59,7 @@ type DataSyncExecutionError struct {
 	Detail       string
 }
 
+// Error names the execution, its failed phase, and DataSync's code and detail.
 func (e *DataSyncExecutionError) Error() string {
 	return fmt.Sprintf("datasync execution %s failed in %s: %s: %s", e.ExecutionARN, e.Phase, e.Code, e.Detail)
 }

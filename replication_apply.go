@@ -93,6 +93,7 @@ type ReplicationStepError struct {
 	Err  error
 }
 
+// Error names the step's kind, resource and account, and the cause.
 func (e *ReplicationStepError) Error() string {
 	return fmt.Sprintf("%s %s in account %s: %v", e.Step.Kind, e.Step.Resource, e.Step.Account, e.Err)
 }

@@ -55,6 +55,7 @@ type ValidationError struct {
 	Err error
 }
 
+// Error formats the error as `field "value": rule`.
 func (e *ValidationError) Error() string {
 	return fmt.Sprintf("%s %q: %s", e.Field, e.Value, e.Rule)
 }
@@ -508,6 +509,7 @@ type AssumeRoleError struct {
 	Err error
 }
 
+// Error names the role, the caller when known, and STS's error.
 func (e *AssumeRoleError) Error() string {
 	msg := "assume role " + e.RoleARN
 	if e.Caller != "" {
