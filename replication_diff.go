@@ -3,6 +3,7 @@ package xacct
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,7 +158,12 @@ func diffConfigurations(live, want *types.ReplicationConfiguration) []Replicatio
 			out = append(out, ReplicationDrift{Field: "Rules[" + id + "]", Want: "present"})
 			continue
 		}
-		for _, f := range sortedKeys(w) {
+		// Every field is compared, not only those the spec sets: a live
+		// setting the spec does not ask for (an owner override, a replica
+		// key) is drift too.
+		fields := maps.Clone(w)
+		maps.Copy(fields, g)
+		for _, f := range sortedKeys(fields) {
 			if w[f] != g[f] {
 				out = append(out, ReplicationDrift{Field: "Rules[" + id + "]." + f, Want: w[f], Got: g[f]})
 			}
@@ -174,17 +180,24 @@ func diffConfigurations(live, want *types.ReplicationConfiguration) []Replicatio
 // mapped to one meaning: a V1 rule's Prefix is a prefix filter with
 // priority 0 that replicates delete markers; an And filter with only a
 // prefix or only one tag is that prefix or tag; absent elements are
-// "Disabled" or "".
+// "Disabled" or "". Every field is present in the result whether the rule
+// sets it or not, so that comparing two results finds settings only one
+// side has.
 func normalizeRule(r types.ReplicationRule) map[string]string {
 	m := map[string]string{
-		"Status":                    string(r.Status),
-		"Priority":                  strconv.Itoa(int(aws.ToInt32(r.Priority))),
-		"DeleteMarkerReplication":   "Disabled",
-		"ReplicationTime":           "Disabled",
-		"Metrics":                   "Disabled",
-		"SseKmsEncryptedObjects":    "Disabled",
-		"ReplicaModifications":      "Disabled",
-		"ExistingObjectReplication": "Disabled",
+		"Status":                      string(r.Status),
+		"Priority":                    strconv.Itoa(int(aws.ToInt32(r.Priority))),
+		"Destination.Bucket":          "",
+		"Destination.Account":         "",
+		"Destination.StorageClass":    "",
+		"Destination.Owner":           "",
+		"Destination.ReplicaKmsKeyID": "",
+		"DeleteMarkerReplication":     "Disabled",
+		"ReplicationTime":             "Disabled",
+		"Metrics":                     "Disabled",
+		"SseKmsEncryptedObjects":      "Disabled",
+		"ReplicaModifications":        "Disabled",
+		"ExistingObjectReplication":   "Disabled",
 	}
 	var prefix string
 	var tags []string

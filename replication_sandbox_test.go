@@ -479,3 +479,36 @@ func TestReplicationApplyWithoutDestinationClient(t *testing.T) {
 	assert.Equal(t, sandbox.ReplicationFailed, e.sb.ReplicationStatus(e.spec.Source.Bucket, "x.txt", ""), "without account B's bucket policy")
 	assert.Contains(t, e.sb.ReplicationFailure(e.spec.Source.Bucket, "x.txt", ""), "s3:ReplicateObject")
 }
+
+// A live rule with settings the spec does not ask for (an owner override,
+// a replica key) has drifted: Diff reports each, Apply rewrites the
+// configuration, and a second Apply changes nothing.
+func TestReplicationDiffFindsExtraLiveSettings(t *testing.T) {
+	e := newReplEnv(t, baseReplicationSpec())
+	ctx := t.Context()
+	e.applyAll(t)
+	cfg := e.c.ReplicationConfiguration()
+	cfg.Rules[0].Destination.AccessControlTranslation = &types.AccessControlTranslation{Owner: types.OwnerOverrideDestination}
+	cfg.Rules[0].Destination.EncryptionConfiguration = &types.EncryptionConfiguration{ReplicaKmsKeyID: aws.String(replicaKey)}
+	_, err := e.srcS3.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(e.spec.Source.Bucket), ReplicationConfiguration: cfg})
+	require.NoError(t, err)
+
+	drift, err := e.c.Diff(ctx, e.clients)
+	require.NoError(t, err)
+	var got []string
+	for _, d := range drift {
+		got = append(got, d.Field+"="+d.Got)
+	}
+	assert.Equal(t, []string{"Rules[all].Destination.Owner=Destination", "Rules[all].Destination.ReplicaKmsKeyID=" + replicaKey}, got)
+
+	rep := e.applyAll(t)
+	assert.Equal(t, 1, rep.Changed(), "%+v", rep.Results)
+	live, err := e.srcS3.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(e.spec.Source.Bucket)})
+	require.NoError(t, err)
+	assert.Nil(t, live.ReplicationConfiguration.Rules[0].Destination.AccessControlTranslation)
+	assert.Nil(t, live.ReplicationConfiguration.Rules[0].Destination.EncryptionConfiguration)
+	drift, err = e.c.Diff(ctx, e.clients)
+	require.NoError(t, err)
+	assert.Empty(t, drift)
+	assert.Zero(t, e.applyAll(t).Changed())
+}
