@@ -88,11 +88,13 @@ func (f Finding) String() string {
 // confusedDeputyServices are service principals that act for many
 // accounts and put aws:SourceAccount and aws:SourceArn in the request
 // context when they assume a role, so a trust policy can and should pin
-// them to the expected account or resource.
+// them to the expected account or resource. s3.amazonaws.com
+// (replication) and batchoperations.s3.amazonaws.com are not listed: AWS
+// does not document that they send those keys, its trust policies for
+// them have no conditions, and iam:PassRole already keeps other accounts
+// from using the role (see ReplicationRoleTrustPolicy).
 var confusedDeputyServices = []string{
-	"batchoperations.s3.amazonaws.com",
 	"datasync.amazonaws.com",
-	"s3.amazonaws.com",
 }
 
 // Lint reports problems in a policy of the given kind that Validate does

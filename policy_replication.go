@@ -40,20 +40,23 @@ var (
 )
 
 // ReplicationRoleTrustPolicy returns the trust policy of the replication
-// role: s3.amazonaws.com may assume it only for the source bucket in the
-// source account (aws:SourceAccount and aws:SourceArn guard against the
-// confused deputy), and, when the spec backfills, so may
-// batchoperations.s3.amazonaws.com for that account's jobs.
+// role: s3.amazonaws.com may assume it and, when the spec backfills, so
+// may batchoperations.s3.amazonaws.com.
+//
+// The statements carry no aws:SourceAccount or aws:SourceArn condition.
+// AWS's trust policies for live replication and for Batch Replication
+// have none, and AWS does not document that S3 or S3 Batch Operations
+// send those keys when they assume the role; were they absent, a
+// condition on them would make every replication fail. The confused
+// deputy is guarded instead by iam:PassRole: only principals of the
+// role's own account can name it in a replication configuration or a
+// job, as a role cannot be passed to another account.
 func ReplicationRoleTrustPolicy(spec ReplicationSpec) Policy {
 	stmts := []Statement{{
 		Sid:       sidReplicationTrustS3,
 		Effect:    EffectAllow,
 		Principal: ServicePrincipal(ServiceS3),
 		Action:    StringList{"sts:AssumeRole"},
-		Condition: Conditions{
-			"StringEquals": {"aws:SourceAccount": {spec.Source.Account}},
-			"ArnLike":      {"aws:SourceArn": {BucketARN(spec.Source.Bucket)}},
-		},
 	}}
 	if spec.Backfill {
 		stmts = append(stmts, Statement{
@@ -61,10 +64,6 @@ func ReplicationRoleTrustPolicy(spec ReplicationSpec) Policy {
 			Effect:    EffectAllow,
 			Principal: ServicePrincipal(ServiceBatchOperations),
 			Action:    StringList{"sts:AssumeRole"},
-			Condition: Conditions{
-				"StringEquals": {"aws:SourceAccount": {spec.Source.Account}},
-				"ArnLike":      {"aws:SourceArn": {BatchJobARN(spec.Source.Region, spec.Source.Account, "*")}},
-			},
 		})
 	}
 	return NewPolicy(stmts...)

@@ -512,3 +512,29 @@ func TestReplicationDiffFindsExtraLiveSettings(t *testing.T) {
 	assert.Empty(t, drift)
 	assert.Zero(t, e.applyAll(t).Changed())
 }
+
+// The sandbox's S3 assumes the replication role without aws:SourceAccount
+// or aws:SourceArn, which AWS does not document it sending: a trust
+// policy that requires them fails every object, as it may in AWS.
+func TestReplicationTrustConditionedOnSourceFails(t *testing.T) {
+	e := newReplEnv(t, baseReplicationSpec())
+	e.applyAll(t)
+	conditioned := xacct.NewPolicy(xacct.Statement{
+		Sid: "Conditioned", Effect: xacct.EffectAllow, Principal: xacct.ServicePrincipal(xacct.ServiceS3), Action: xacct.StringList{"sts:AssumeRole"},
+		Condition: xacct.Conditions{"StringEquals": {"aws:SourceAccount": {replA}}},
+	})
+	_, err := e.iamA.UpdateAssumeRolePolicy(t.Context(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(e.spec.RoleName), PolicyDocument: aws.String(conditioned.String())})
+	require.NoError(t, err)
+	e.put(t, "x.txt", "x", nil)
+	e.wait(t)
+	assert.Equal(t, sandbox.ReplicationFailed, e.sb.ReplicationStatus(e.spec.Source.Bucket, "x.txt", ""))
+	assert.Contains(t, e.sb.ReplicationFailure(e.spec.Source.Bucket, "x.txt", ""), "sts:AssumeRole")
+
+	drift, err := e.c.Diff(t.Context(), e.clients)
+	require.NoError(t, err)
+	assert.Len(t, drift, 2, "the conditioned statement is stray, the generated one missing: %v", drift)
+	e.applyAll(t)
+	e.put(t, "y.txt", "y", nil)
+	e.wait(t)
+	assert.Equal(t, sandbox.ReplicationCompleted, e.sb.ReplicationStatus(e.spec.Source.Bucket, "y.txt", ""))
+}

@@ -238,3 +238,18 @@ func TestReplicationPlanOrderAndPrint(t *testing.T) {
 		"AccessControlTranslation":{"Owner":"Destination"},
 		"EncryptionConfiguration":{"ReplicaKmsKeyID":"`+replicaKey+`"}}}]}`, string(back.Source.Steps[3].Configuration))
 }
+
+// The replication role's trust statements have no aws:SourceAccount or
+// aws:SourceArn condition: AWS's trust policies for replication and Batch
+// Replication have none, and iam:PassRole guards the role instead.
+func TestReplicationTrustHasNoSourceConditions(t *testing.T) {
+	trust := xacct.ReplicationRoleTrustPolicy(fullReplicationSpec())
+	require.Len(t, trust.Statement, 2)
+	for _, st := range trust.Statement {
+		assert.Empty(t, st.Condition, st.Sid)
+		assert.Equal(t, xacct.StringList{"sts:AssumeRole"}, st.Action, st.Sid)
+	}
+	assert.Equal(t, xacct.StringList{xacct.ServiceS3}, trust.Statement[0].Principal.Service)
+	assert.Equal(t, xacct.StringList{xacct.ServiceBatchOperations}, trust.Statement[1].Principal.Service)
+	assert.Empty(t, xacct.Lint(trust, xacct.PolicyKindTrust), "service trust without source conditions lints clean for S3")
+}

@@ -258,9 +258,12 @@ func serviceRequest(ctx context.Context) *http.Request {
 	return r
 }
 
-// assumeServiceRole checks that service may assume roleARN for
-// sourceAccount and sourceARN, and returns the role session's identity.
-func (sb *Sandbox) assumeServiceRole(ctx context.Context, service, roleARN, sourceAccount, sourceARN string) (*identity, error) {
+// assumeServiceRole checks that service may assume roleARN and returns
+// the role session's identity. The request context has no
+// aws:SourceAccount or aws:SourceArn: AWS does not document that S3
+// Replication or S3 Batch Operations send them, so a trust policy that
+// needs them fails here as it may in AWS.
+func (sb *Sandbox) assumeServiceRole(ctx context.Context, service, roleARN string) (*identity, error) {
 	acct, name := parseRoleARN(roleARN)
 	v, ok := sb.role(acct, name)
 	if !ok || v.arn() != roleARN {
@@ -275,8 +278,6 @@ func (sb *Sandbox) assumeServiceRole(ctx context.Context, service, roleARN, sour
 			ResourceAccount:  acct,
 			ResourcePolicy:   v.trust,
 			Context: map[string][]string{
-				"aws:SourceAccount":        {sourceAccount},
-				"aws:SourceArn":            {sourceARN},
 				"aws:PrincipalServiceName": {service},
 				"aws:SecureTransport":      {"true"},
 			},
@@ -303,7 +304,7 @@ func (sb *Sandbox) replicateVersion(ctx context.Context, task replicationTask) e
 		return errors.New("no replication rule applies any more")
 	}
 	srcOwner := sb.BucketOwner(task.bucket)
-	id, err := sb.assumeServiceRole(ctx, "s3.amazonaws.com", cfg.Role, srcOwner, "arn:aws:s3:::"+task.bucket)
+	id, err := sb.assumeServiceRole(ctx, "s3.amazonaws.com", cfg.Role)
 	if err != nil {
 		return err
 	}

@@ -234,7 +234,7 @@ func (sb *Sandbox) runBatchReplication(ctx context.Context, job *batchJob, bucke
 		job.status = JobFailed
 		job.failures = append(job.failures, code+": "+err.Error())
 	}
-	id, err := sb.assumeServiceRole(ctx, "batchoperations.s3.amazonaws.com", job.roleARN, job.account, jobARN(job.account, job.id))
+	id, err := sb.assumeServiceRole(ctx, "batchoperations.s3.amazonaws.com", job.roleARN)
 	if err != nil {
 		fail("AccessDenied", err)
 		return
