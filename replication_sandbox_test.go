@@ -538,3 +538,83 @@ func TestReplicationTrustConditionedOnSourceFails(t *testing.T) {
 	e.wait(t)
 	assert.Equal(t, sandbox.ReplicationCompleted, e.sb.ReplicationStatus(e.spec.Source.Bucket, "y.txt", ""))
 }
+
+// versions returns the keys of the bucket's delete markers and of its
+// current objects.
+func (e *replEnv) versions(t *testing.T, client *s3.Client, bucket string) (markers, current []string) {
+	t.Helper()
+	out, err := client.ListObjectVersions(t.Context(), &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	for _, m := range out.DeleteMarkers {
+		markers = append(markers, aws.ToString(m.Key))
+	}
+	list, err := client.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	for _, o := range list.Contents {
+		current = append(current, aws.ToString(o.Key))
+	}
+	return markers, current
+}
+
+// DeleteObjects creates delete markers as DeleteObject does, and S3
+// replicates them under a rule with delete marker replication; entries
+// naming a version are not replicated.
+func TestReplicationOfBatchDeletes(t *testing.T) {
+	spec := baseReplicationSpec()
+	spec.Rules[0].DeleteMarkers = true
+	e := newReplEnv(t, spec)
+	ctx := t.Context()
+	e.applyAll(t)
+	e.put(t, "a.txt", "a", nil)
+	e.put(t, "b.txt", "b", nil)
+	cVersion := e.put(t, "c.txt", "c", nil)
+	e.wait(t)
+
+	out, err := e.srcS3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(spec.Source.Bucket), Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("a.txt")}, {Key: aws.String("b.txt")}, {Key: aws.String("c.txt"), VersionId: aws.String(cVersion)},
+	}}})
+	require.NoError(t, err)
+	require.Empty(t, out.Errors)
+	e.wait(t)
+	markers, current := e.versions(t, e.dstS3, spec.Destination.Bucket)
+	assert.ElementsMatch(t, []string{"a.txt", "b.txt"}, markers, "one replicated delete marker per deleted key")
+	assert.Equal(t, []string{"c.txt"}, current, "deleting a version is not replicated")
+}
+
+// A DELETE naming a version, such as one removing a delete marker, is
+// never replicated: the destination keeps its delete marker.
+func TestReplicationIgnoresVersionedDeletes(t *testing.T) {
+	spec := baseReplicationSpec()
+	spec.Rules[0].DeleteMarkers = true
+	e := newReplEnv(t, spec)
+	ctx := t.Context()
+	e.applyAll(t)
+	e.put(t, "a.txt", "a", nil)
+	e.put(t, "b.txt", "b", nil)
+	e.wait(t)
+	markerOf := map[string]string{}
+	for _, k := range []string{"a.txt", "b.txt"} {
+		del, err := e.srcS3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(spec.Source.Bucket), Key: aws.String(k)})
+		require.NoError(t, err)
+		require.True(t, aws.ToBool(del.DeleteMarker))
+		markerOf[k] = aws.ToString(del.VersionId)
+	}
+	e.wait(t)
+	markers, current := e.versions(t, e.dstS3, spec.Destination.Bucket)
+	require.ElementsMatch(t, []string{"a.txt", "b.txt"}, markers)
+	require.Empty(t, current)
+
+	// Undelete a.txt with DeleteObject and b.txt with DeleteObjects.
+	_, err := e.srcS3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(spec.Source.Bucket), Key: aws.String("a.txt"), VersionId: aws.String(markerOf["a.txt"])})
+	require.NoError(t, err)
+	_, err = e.srcS3.DeleteObjects(ctx, &s3.DeleteObjectsInput{Bucket: aws.String(spec.Source.Bucket), Delete: &types.Delete{Objects: []types.ObjectIdentifier{
+		{Key: aws.String("b.txt"), VersionId: aws.String(markerOf["b.txt"])},
+	}}})
+	require.NoError(t, err)
+	e.wait(t)
+	// (The source is not listed: gofakes3 does not make the previous
+	// version current when the current one is deleted.)
+	markers, current = e.versions(t, e.dstS3, spec.Destination.Bucket)
+	assert.ElementsMatch(t, []string{"a.txt", "b.txt"}, markers, "no new delete marker at the destination")
+	assert.Empty(t, current, "S3 does not replicate the removal of a delete marker")
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"maps"
@@ -30,31 +31,97 @@ const replicationSession = "s3-replication"
 // write succeeded, created a version in a bucket with a replication
 // configuration and a rule applies to it, the version is marked PENDING
 // and queued. Replication then runs on a goroutine of its own, which ends
-// when the queue is empty; WaitReplication waits for it.
-func (sb *Sandbox) afterWrite(op, bucket, key string, rec *statusRecorder) {
+// when the queue is empty; WaitReplication waits for it. requestVersion
+// is the request's versionId: a DELETE naming a version (removing a
+// version or a delete marker) is never replicated, as in S3.
+func (sb *Sandbox) afterWrite(op, bucket, key, requestVersion string, rec *statusRecorder) {
 	// A handler that writes no body and no status has answered 200.
 	if rec.status >= 300 {
 		return
 	}
-	cfg := sb.replicationConfig(bucket)
-	version := rec.Header().Get("X-Amz-Version-Id")
-	if cfg == nil || version == "" {
+	if op == "DeleteObject" && requestVersion != "" {
 		return
 	}
-	task := replicationTask{bucket: bucket, key: key, version: version}
-	if op == "DeleteObject" {
-		if rec.Header().Get("X-Amz-Delete-Marker") != "true" {
-			return
-		}
-		task.deleteMarker = true
-	} else {
-		task.tags = sb.objectTags(bucket, key)
+	version := rec.Header().Get("X-Amz-Version-Id")
+	if version == "" {
+		return
 	}
-	rule := cfg.pick(key, task.tags, task.deleteMarker)
+	if op == "DeleteObject" {
+		if rec.Header().Get("X-Amz-Delete-Marker") == "true" {
+			sb.queueDeleteMarker(bucket, key, version)
+		}
+		return
+	}
+	sb.queueVersion(replicationTask{bucket: bucket, key: key, version: version, tags: sb.objectTags(bucket, key)})
+}
+
+// queueDeleteMarker queues a delete marker the source bucket just got,
+// when a rule replicates delete markers.
+func (sb *Sandbox) queueDeleteMarker(bucket, key, version string) {
+	sb.queueVersion(replicationTask{bucket: bucket, key: key, version: version, deleteMarker: true})
+}
+
+// queueVersion queues task when the bucket has a configuration with a
+// rule that applies to it.
+func (sb *Sandbox) queueVersion(task replicationTask) {
+	cfg := sb.replicationConfig(task.bucket)
+	if cfg == nil {
+		return
+	}
+	rule := cfg.pick(task.key, task.tags, task.deleteMarker)
 	if rule == nil || !sb.eligible(&task, rule) {
 		return
 	}
 	sb.enqueue(task)
+}
+
+// afterDeleteObjects is called by the S3 front after a successful
+// DeleteObjects request with the objects it asked to delete and the
+// response body: like DeleteObject, each delete marker it created is
+// replicated when a rule says so, and entries naming a version are not.
+// The marker's version is the key's latest version, looked up after the
+// request.
+func (sb *Sandbox) afterDeleteObjects(bucket string, objects []deleteObject, response []byte) {
+	if sb.replicationConfig(bucket) == nil {
+		return
+	}
+	var res struct {
+		Error []struct{ Key, VersionID string } `xml:"Error"`
+	}
+	_ = xml.Unmarshal(response, &res)
+	failed := map[string]bool{}
+	for _, e := range res.Error {
+		failed[e.Key] = true
+	}
+	for _, o := range objects {
+		if o.VersionID != "" || failed[o.Key] {
+			continue
+		}
+		if v := sb.latestDeleteMarker(bucket, o.Key); v != "" {
+			sb.queueDeleteMarker(bucket, o.Key, v)
+		}
+	}
+}
+
+// latestDeleteMarker returns the version of key's delete marker when that
+// marker is the key's latest version, "" otherwise.
+func (sb *Sandbox) latestDeleteMarker(bucket, key string) string {
+	page := &gofakes3.ListBucketVersionsPage{}
+	for {
+		res, err := sb.backend.Backend.ListBucketVersions(bucket, &gofakes3.Prefix{HasPrefix: true, Prefix: key}, page)
+		if err != nil {
+			return ""
+		}
+		for _, item := range res.Versions {
+			if m, ok := item.(*gofakes3.DeleteMarker); ok && m.Key == key && m.IsLatest {
+				return string(m.VersionID)
+			}
+		}
+		if !res.IsTruncated {
+			return ""
+		}
+		page = &gofakes3.ListBucketVersionsPage{KeyMarker: res.NextKeyMarker, HasKeyMarker: true, VersionIDMarker: res.NextVersionIDMarker, HasVersionIDMarker: res.NextVersionIDMarker != ""}
+	}
 }
 
 // eligible reports whether S3 replicates a version under rule: SSE-KMS

@@ -171,7 +171,7 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 	case "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject":
 		rec := &statusRecorder{ResponseWriter: w}
 		w = rec
-		defer sb.afterWrite(op, bucket, key, rec)
+		defer sb.afterWrite(op, bucket, key, q.Get("versionId"), rec)
 	case "GetObject", "HeadObject":
 		sb.replicationStatusHeader(w, bucket, key, q.Get("versionId"))
 	}
@@ -340,12 +340,14 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 }
 
 type deleteRequest struct {
-	XMLName xml.Name `xml:"Delete"`
-	Objects []struct {
-		Key       string
-		VersionID string `xml:"VersionId,omitempty"`
-	} `xml:"Object"`
-	Quiet bool `xml:",omitempty"`
+	XMLName xml.Name       `xml:"Delete"`
+	Objects []deleteObject `xml:"Object"`
+	Quiet   bool           `xml:",omitempty"`
+}
+
+type deleteObject struct {
+	Key       string
+	VersionID string `xml:"VersionId,omitempty"`
 }
 
 type deleteError struct {
@@ -402,6 +404,7 @@ func (sb *Sandbox) deleteObjects(w http.ResponseWriter, r *http.Request, req *re
 			}
 		}
 		sb.mu.Unlock()
+		sb.afterDeleteObjects(bucket, in.Objects, rec.Body.Bytes())
 	}
 	if rec.Code != http.StatusOK || len(denied) == 0 {
 		copyResponse(w, rec)
