@@ -2,10 +2,12 @@ package xacct
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,21 +58,29 @@ func (j *BackfillJob) Done() bool {
 // when none are given): a CreateJob with the S3ReplicateObject operation
 // and a manifest generated from the source bucket, run as the replication
 // role, which must trust batchoperations.s3.amazonaws.com (set
-// ReplicationSpec.Backfill). token makes the call idempotent: the same
-// token returns the same job; "" picks a random one. It returns the job
-// ID; follow it with WaitBackfill.
+// ReplicationSpec.Backfill). It returns the job ID; follow it with
+// WaitBackfill.
+//
+// token is the job's ClientRequestToken, which makes CreateJob idempotent:
+// S3 Control answers a repeat with the same token with the job it already
+// created, not a new (billed) one. "" means BackfillToken(statuses...),
+// derived from the spec, so that running the same backfill again does not
+// start a duplicate job. AWS does not document how long S3 Control
+// remembers a token, so that protection is only as long as it does; to
+// start another job on purpose, such as a retry of objects that FAILED
+// after the permissions were fixed, pass a new token.
 func (c *ReplicationConfigurator) Backfill(ctx context.Context, client BatchReplicationAPI, token string, statuses ...controltypes.ReplicationStatus) (string, error) {
 	s := &c.spec
 	if !s.Backfill {
 		return "", &ValidationError{Field: "Backfill", Value: "false", Rule: "Backfill needs the role to trust " + ServiceBatchOperations + ": set it and apply again", Err: ErrInvalidReplication}
 	}
-	if token == "" {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		token = hex.EncodeToString(b)
-	}
 	if len(statuses) == 0 {
 		statuses = DefaultBackfillStatuses
+	}
+	if token == "" {
+		token = c.BackfillToken(statuses...)
+	} else if len(token) > maxClientRequestToken {
+		return "", &ValidationError{Field: "token", Value: token, Rule: fmt.Sprintf("a ClientRequestToken has at most %d characters", maxClientRequestToken), Err: ErrInvalidReplication}
 	}
 	out, err := client.CreateJob(ctx, &s3control.CreateJobInput{
 		AccountId:            aws.String(s.Source.Account),
@@ -97,6 +107,49 @@ func (c *ReplicationConfigurator) Backfill(ctx context.Context, client BatchRepl
 	id := aws.ToString(out.JobId)
 	c.log.InfoContext(ctx, "batch replication job created", "op", "backfill", "bucket", s.Source.Bucket, "job", id)
 	return id, nil
+}
+
+// maxClientRequestToken is the longest ClientRequestToken CreateJob
+// takes.
+const maxClientRequestToken = 64
+
+// BackfillToken returns the ClientRequestToken Backfill uses when given
+// none: "xacct-" and a hash of the source account and bucket, the
+// replication configuration the spec generates (its rules normalised as
+// Diff normalises them, in ID order) and the statuses
+// (DefaultBackfillStatuses when none are given). The same spec gives the
+// same token; a change to the configuration or the statuses gives
+// another.
+func (c *ReplicationConfigurator) BackfillToken(statuses ...controltypes.ReplicationStatus) string {
+	if len(statuses) == 0 {
+		statuses = DefaultBackfillStatuses
+	}
+	cfg := c.ReplicationConfiguration()
+	rules := make([]map[string]string, 0, len(cfg.Rules))
+	for _, r := range cfg.Rules {
+		m := normalizeRule(r)
+		m["ID"] = aws.ToString(r.ID)
+		rules = append(rules, m)
+	}
+	slices.SortFunc(rules, func(a, b map[string]string) int { return strings.Compare(a["ID"], b["ID"]) })
+	sts := make([]string, 0, len(statuses))
+	for _, st := range statuses {
+		sts = append(sts, string(st))
+	}
+	slices.Sort(sts)
+	sts = slices.Compact(sts)
+	// Each value is quoted, so that no two inputs write the same bytes.
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %q %q\n", c.spec.Source.Account, c.spec.Source.Bucket, aws.ToString(cfg.Role))
+	for _, r := range rules {
+		for _, k := range sortedKeys(r) {
+			fmt.Fprintf(h, "%q=%q ", k, r[k])
+		}
+		fmt.Fprintln(h)
+	}
+	fmt.Fprintf(h, "%q\n", sts)
+	sum := h.Sum(nil)
+	return "xacct-" + hex.EncodeToString(sum[:20])
 }
 
 // DescribeBackfill returns the state of a Batch Replication job.

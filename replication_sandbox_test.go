@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	controltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -617,4 +618,56 @@ func TestReplicationIgnoresVersionedDeletes(t *testing.T) {
 	markers, current = e.versions(t, e.dstS3, spec.Destination.Bucket)
 	assert.ElementsMatch(t, []string{"a.txt", "b.txt"}, markers, "no new delete marker at the destination")
 	assert.Empty(t, current, "S3 does not replicate the removal of a delete marker")
+}
+
+// Backfill without a token derives it from the spec, so running the same
+// backfill again returns the job already started instead of a new one.
+func TestReplicationBackfillIsIdempotentPerSpec(t *testing.T) {
+	spec := baseReplicationSpec()
+	spec.Backfill = true
+	e := newReplEnv(t, spec)
+	ctx := t.Context()
+	_, err := e.srcS3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(spec.Source.Bucket), VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	require.NoError(t, err)
+	e.put(t, "old/1", "existing", nil)
+	e.applyAll(t)
+	control := e.sb.S3Control(e.sb.Root(sandbox.AccountA))
+	first, err := e.c.Backfill(ctx, control, "")
+	require.NoError(t, err)
+	job, err := e.c.WaitBackfill(ctx, control, first, 10*time.Second)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, job.Succeeded)
+	e.put(t, "old/2", "written after", nil) // replicated live, not by a job
+	again, err := e.c.Backfill(ctx, control, "")
+	require.NoError(t, err)
+	assert.Equal(t, first, again, "the same spec returns the same job")
+	assert.Equal(t, 2, e.sb.Requests()["CreateJob"])
+
+	// Another token, such as a retry's, starts another job.
+	retry, err := e.c.Backfill(ctx, control, "retry-1")
+	require.NoError(t, err)
+	assert.NotEqual(t, first, retry)
+	_, err = e.c.Backfill(ctx, control, strings.Repeat("t", 65))
+	var ve *xacct.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "token", ve.Field)
+}
+
+func TestReplicationBackfillToken(t *testing.T) {
+	spec := baseReplicationSpec()
+	spec.Backfill = true
+	c, err := xacct.NewReplicationConfigurator(spec)
+	require.NoError(t, err)
+	tok := c.BackfillToken()
+	assert.Regexp(t, `^xacct-[0-9a-f]{40}$`, tok)
+	assert.Equal(t, tok, c.BackfillToken(controltypes.ReplicationStatusFailed, controltypes.ReplicationStatusNone), "the default statuses, in any order")
+	assert.NotEqual(t, tok, c.BackfillToken(controltypes.ReplicationStatusFailed))
+
+	same, err := xacct.NewReplicationConfigurator(spec)
+	require.NoError(t, err)
+	assert.Equal(t, tok, same.BackfillToken(), "the same spec gives the same token")
+	spec.Rules[0].Filter = xacct.PrefixFilter("logs/")
+	other, err := xacct.NewReplicationConfigurator(spec)
+	require.NoError(t, err)
+	assert.NotEqual(t, tok, other.BackfillToken(), "another configuration gives another token")
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -245,7 +247,11 @@ func (a *app) replicationApplyCommand() *cobra.Command {
 a second apply prints "nothing to change". Without a destination identity
 (--dest-profile or --dest-role-arn) the destination account's steps are
 printed for its owners instead. With --backfill it then starts S3 Batch
-Replication for the objects written before and waits for the job.`,
+Replication for the objects written before and waits for the job. The job's
+ClientRequestToken is derived from the spec, so running the same apply again
+returns the job already started instead of starting (and paying for) another,
+for as long as S3 Control remembers the token; "xacct replication backfill"
+starts a new job, such as a retry of objects that failed.`,
 		Args: argsBetween(0, 0),
 	}
 	cmd.RunE = a.runE(func(ctx context.Context, _ []string) error {
@@ -263,7 +269,7 @@ Replication for the objects written before and waits for the job.`,
 		if !c.Spec().Backfill {
 			return nil
 		}
-		return runBackfill(ctx, a.out, c, newS3Control(acc.src), timeout)
+		return runBackfill(ctx, a.out, c, newS3Control(acc.src), "", timeout)
 	})
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "with --backfill, wait this long for the job")
 	f.register(cmd.Flags(), true)
@@ -342,7 +348,9 @@ func (a *app) replicationBackfillCommand() *cobra.Command {
 		Short: "Replicate objects written before the configuration, or whose replication failed",
 		Long: `Backfill starts an S3 Batch Replication job in the source account for the
 objects never replicated or whose replication failed, and waits for it. The
-role must trust S3 Batch Operations: apply the spec with --backfill first.`,
+role must trust S3 Batch Operations: apply the spec with --backfill first.
+Each run starts a new job (S3 Batch Operations bills each job and object),
+unlike apply --backfill, which starts one per spec.`,
 		Args: argsBetween(0, 0),
 	}
 	cmd.RunE = a.runE(func(ctx context.Context, _ []string) error {
@@ -354,7 +362,11 @@ role must trust S3 Batch Operations: apply the spec with --backfill first.`,
 		if err != nil {
 			return err
 		}
-		return runBackfill(ctx, a.out, c, newS3Control(acc.src), timeout)
+		token := make([]byte, 16)
+		if _, err := rand.Read(token); err != nil {
+			return fmt.Errorf("make a ClientRequestToken: %w", err)
+		}
+		return runBackfill(ctx, a.out, c, newS3Control(acc.src), "xacct-run-"+hex.EncodeToString(token), timeout)
 	})
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "wait this long for the job")
 	f.register(cmd.Flags(), true)
@@ -463,14 +475,19 @@ func runReplicationDiff(ctx context.Context, w io.Writer, c *xacct.ReplicationCo
 	return nil
 }
 
-// runBackfill starts a Batch Replication job and waits up to timeout for
+// runBackfill starts a Batch Replication job with the ClientRequestToken
+// token ("" for the one derived from the spec) and waits up to timeout for
 // it to end.
-func runBackfill(ctx context.Context, w io.Writer, c *xacct.ReplicationConfigurator, client xacct.BatchReplicationAPI, timeout time.Duration) error {
-	id, err := c.Backfill(ctx, client, "")
+func runBackfill(ctx context.Context, w io.Writer, c *xacct.ReplicationConfigurator, client xacct.BatchReplicationAPI, token string, timeout time.Duration) error {
+	id, err := c.Backfill(ctx, client, token)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "backfill: batch replication job %s started\n", id)
+	if token == "" {
+		fmt.Fprintf(w, "backfill: batch replication job %s, the one for this spec\n", id)
+	} else {
+		fmt.Fprintf(w, "backfill: batch replication job %s started\n", id)
+	}
 	job, err := c.WaitBackfill(ctx, client, id, timeout)
 	if job != nil {
 		fmt.Fprintf(w, "backfill: job %s %s: %d of %d objects replicated, %d failed\n", id, job.Status, job.Succeeded, job.Total, job.Failed)

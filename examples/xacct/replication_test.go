@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -251,14 +252,28 @@ func TestReplicationBackfillCommand(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "changed: account "+sandbox.AccountA+": role: ")
 	assert.Contains(t, r.stdout, "Complete: 3 of 3 objects replicated, 0 failed\n")
+	job := regexp.MustCompile(`backfill: batch replication job (\S+), the one for this spec\n`)
+	first := job.FindStringSubmatch(r.stdout)
+	require.Len(t, first, 2, r.stdout)
 	r = xrun(t, replArgs("status")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.True(t, strings.HasSuffix(r.stdout, "\nCOMPLETED=3\n"), r.stdout)
 
-	// Nothing is left to replicate.
+	// Applying again starts no second job: the spec's token returns the
+	// first.
+	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill")...)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "nothing to change\n")
+	again := job.FindStringSubmatch(r.stdout)
+	require.Len(t, again, 2, r.stdout)
+	assert.Equal(t, first[1], again[1], "the re-run returns the same job")
+	assert.Contains(t, r.stdout, "Complete: 3 of 3 objects replicated, 0 failed\n")
+
+	// The backfill command starts a new job; nothing is left to replicate.
 	r = xrun(t, replArgs("backfill", "--backfill")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Regexp(t, `^backfill: batch replication job \S+ started\nbackfill: job \S+ Complete: 0 of 0 objects replicated, 0 failed\n$`, r.stdout)
+	assert.NotContains(t, r.stdout, first[1])
 	assert.Empty(t, xacctKeysMissing(t, e))
 }
 
