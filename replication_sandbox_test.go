@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	controltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	smithy "github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -670,4 +671,61 @@ func TestReplicationBackfillToken(t *testing.T) {
 	other, err := xacct.NewReplicationConfigurator(spec)
 	require.NoError(t, err)
 	assert.NotEqual(t, tok, other.BackfillToken(), "another configuration gives another token")
+}
+
+// The sandbox refuses the configurations S3 refuses, with S3's error
+// code.
+func TestReplicationSandboxRefusesInvalidConfigurations(t *testing.T) {
+	e := newReplEnv(t, baseReplicationSpec())
+	ctx := t.Context()
+	e.applyAll(t)
+	dst := func() *types.Destination {
+		return &types.Destination{Bucket: aws.String("arn:aws:s3:::team-b-replica"), Account: aws.String(replB)}
+	}
+	rule := func(id string, priority int32, filter *types.ReplicationRuleFilter, deleteMarkers types.DeleteMarkerReplicationStatus) types.ReplicationRule {
+		return types.ReplicationRule{ID: aws.String(id), Priority: aws.Int32(priority), Status: types.ReplicationRuleStatusEnabled, Destination: dst(), Filter: filter,
+			DeleteMarkerReplication: &types.DeleteMarkerReplication{Status: deleteMarkers}}
+	}
+	prefix := func(p string) *types.ReplicationRuleFilter {
+		return &types.ReplicationRuleFilter{Prefix: aws.String(p)}
+	}
+	off, on := types.DeleteMarkerReplicationStatusDisabled, types.DeleteMarkerReplicationStatusEnabled
+	noAccount := rule("a", 1, prefix(""), off)
+	noAccount.Destination.Account = nil
+	noAccount.Destination.AccessControlTranslation = &types.AccessControlTranslation{Owner: types.OwnerOverrideDestination}
+	rtc := rule("a", 1, prefix(""), off)
+	rtc.Destination.ReplicationTime = &types.ReplicationTime{Status: types.ReplicationTimeStatusEnabled, Time: &types.ReplicationTimeValue{Minutes: aws.Int32(15)}}
+	for name, tc := range map[string]struct {
+		rules []types.ReplicationRule
+		msg   string
+	}{
+		"duplicate priority":         {[]types.ReplicationRule{rule("a", 1, prefix("a/"), off), rule("b", 1, prefix("b/"), off)}, "same priority 1"},
+		"delete markers with a tag":  {[]types.ReplicationRule{rule("a", 1, &types.ReplicationRuleFilter{Tag: &types.Tag{Key: aws.String("k"), Value: aws.String("v")}}, on)}, "tag filter"},
+		"delete markers with tags":   {[]types.ReplicationRule{rule("a", 1, &types.ReplicationRuleFilter{And: &types.ReplicationRuleAndOperator{Prefix: aws.String("p/"), Tags: []types.Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}, on)}, "tag filter"},
+		"owner override, no account": {[]types.ReplicationRule{noAccount}, "needs the destination Account"},
+		"RTC without metrics":        {[]types.ReplicationRule{rtc}, "needs Metrics"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.srcS3.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String("team-a-data"),
+				ReplicationConfiguration: &types.ReplicationConfiguration{Role: aws.String(e.spec.RoleARN()), Rules: tc.rules}})
+			var api smithy.APIError
+			require.ErrorAs(t, err, &api)
+			assert.Equal(t, "InvalidRequest", api.ErrorCode())
+			assert.Contains(t, api.ErrorMessage(), tc.msg)
+		})
+	}
+	// The configuration the spec generates is still in place.
+	drift, err := e.c.Diff(ctx, e.clients)
+	require.NoError(t, err)
+	assert.Empty(t, drift)
+
+	// A tag filter without delete markers and RTC with metrics are taken.
+	withMetrics := rule("a", 1, prefix(""), off)
+	withMetrics.Destination.ReplicationTime = rtc.Destination.ReplicationTime
+	withMetrics.Destination.Metrics = &types.Metrics{Status: types.MetricsStatusEnabled, EventThreshold: &types.ReplicationTimeValue{Minutes: aws.Int32(15)}}
+	_, err = e.srcS3.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String("team-a-data"),
+		ReplicationConfiguration: &types.ReplicationConfiguration{Role: aws.String(e.spec.RoleARN()), Rules: []types.ReplicationRule{
+			withMetrics, rule("b", 2, &types.ReplicationRuleFilter{Tag: &types.Tag{Key: aws.String("k"), Value: aws.String("v")}}, off),
+		}}})
+	require.NoError(t, err)
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -119,7 +120,43 @@ type replicationRule struct {
 		EncryptionConfiguration *struct {
 			ReplicaKmsKeyID string `xml:"ReplicaKmsKeyID"`
 		} `xml:"EncryptionConfiguration"`
+		ReplicationTime *replStatus `xml:"ReplicationTime"`
+		Metrics         *replStatus `xml:"Metrics"`
 	} `xml:"Destination"`
+}
+
+// refusal returns the error code and message S3 answers a configuration
+// it refuses with, "" when it takes it: rules with the same destination
+// share a priority, a tag filter with delete marker replication, an owner
+// override without the destination account, or Replication Time Control
+// without metrics.
+func (c *replicationConfig) refusal() (code, msg string) {
+	type slot struct {
+		bucket   string
+		priority int32
+	}
+	seen := map[slot]string{}
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		if r.v2() && r.Priority != nil {
+			k := slot{r.destinationBucket(), *r.Priority}
+			if other, ok := seen[k]; ok {
+				return "InvalidRequest", fmt.Sprintf("Rules %q and %q have the same priority %d for one destination; priorities must be unique.", other, r.ID, *r.Priority)
+			}
+			seen[k] = r.ID
+		}
+		if r.v2() && r.deleteMarkers() && len(r.tags()) > 0 {
+			return "InvalidRequest", fmt.Sprintf("Rule %q: delete marker replication cannot be used with a tag filter.", r.ID)
+		}
+		d := &r.Destination
+		if d.AccessControlTranslation != nil && d.Account == "" {
+			return "InvalidRequest", fmt.Sprintf("Rule %q: AccessControlTranslation needs the destination Account.", r.ID)
+		}
+		if d.ReplicationTime != nil && d.ReplicationTime.Status == "Enabled" && (d.Metrics == nil || d.Metrics.Status != "Enabled") {
+			return "InvalidRequest", fmt.Sprintf("Rule %q: Replication Time Control needs Metrics enabled too.", r.ID)
+		}
+	}
+	return "", ""
 }
 
 // v2 reports whether the rule uses the V2 schema (a Filter).
@@ -357,6 +394,10 @@ func (sb *Sandbox) putBucketReplication(w http.ResponseWriter, r *http.Request, 
 			invalid("InvalidRequest", "Destination bucket must have versioning enabled.")
 			return
 		}
+	}
+	if code, msg := cfg.refusal(); code != "" {
+		invalid(code, msg)
+		return
 	}
 	if a := sb.authz(); a != nil {
 		acct, _ := parseRoleARN(cfg.Role)
