@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -116,6 +117,8 @@ type backend struct {
 	sb *Sandbox
 
 	mu sync.Mutex
+	// versionsMu makes the steps of a version delete one change.
+	versionsMu sync.Mutex
 	// acls holds ACLs set by PutObjectAcl, by s3mem's internal version id
 	// (unique per write even in unversioned buckets).
 	acls    map[versionRef][]grant
@@ -430,19 +433,117 @@ func contentHeaders(h http.Header) map[string]string {
 	return out
 }
 
-// DeleteObjectVersion deletes one version; an older version may become
-// current, so the cached listing entry goes.
+// DeleteObjectVersion deletes one version. s3mem leaves a key whose
+// current version is deleted with no current version at all (and then
+// fails on the next read or listing of it), so when the current version
+// goes and older ones remain, the newest of those is made current again,
+// as S3 does. It comes back under a new version id: s3mem cannot promote
+// a version in place.
 func (b *backend) DeleteObjectVersion(bucket, key string, v gofakes3.VersionID) (gofakes3.ObjectDeleteResult, error) {
 	b.forget(bucket, key)
-	return b.Backend.DeleteObjectVersion(bucket, key, v)
+	b.versionsMu.Lock()
+	defer b.versionsMu.Unlock()
+	latest, next, err := b.latestVersions(bucket, key)
+	if err != nil || latest == nil || latest.GetVersionID() != v || next == nil {
+		return b.Backend.DeleteObjectVersion(bucket, key, v)
+	}
+	var restore *gofakes3.Object
+	if _, marker := next.(*gofakes3.DeleteMarker); !marker {
+		if restore, err = b.Backend.GetObjectVersion(bucket, key, next.GetVersionID(), nil); err != nil {
+			return gofakes3.ObjectDeleteResult{}, err
+		}
+		defer restore.Contents.Close()
+	}
+	// The version to restore is written first, so the key always has a
+	// current version (s3mem reads it while writing); then the deleted
+	// version and the restored one's old copy go.
+	var newID gofakes3.VersionID
+	if restore == nil {
+		// A delete in a versioned bucket sets a new delete marker.
+		r, err := b.Backend.DeleteObject(bucket, key)
+		if err != nil {
+			return gofakes3.ObjectDeleteResult{}, err
+		}
+		newID = r.VersionID
+	} else {
+		r, err := b.Backend.PutObject(bucket, key, restore.Metadata, restore.Contents, restore.Size, nil)
+		if err != nil {
+			return gofakes3.ObjectDeleteResult{}, err
+		}
+		newID = r.VersionID
+	}
+	b.mu.Lock()
+	if g, ok := b.acls[versionRef{bucket, key, string(next.GetVersionID())}]; ok {
+		b.acls[versionRef{bucket, key, string(newID)}] = g
+	}
+	b.mu.Unlock()
+	res, err := b.Backend.DeleteObjectVersion(bucket, key, v)
+	if err != nil {
+		return res, err
+	}
+	if _, err := b.Backend.DeleteObjectVersion(bucket, key, next.GetVersionID()); err != nil {
+		return res, err
+	}
+	return res, nil
 }
 
-// DeleteMultiVersions deletes versions.
-func (b *backend) DeleteMultiVersions(bucket string, objects ...gofakes3.ObjectID) (gofakes3.MultiDeleteResult, error) {
-	for _, o := range objects {
-		b.forget(bucket, o.Key)
+// latestVersions returns the current version of key (nil when the key
+// has none) and the newest of the others (nil when there is none).
+func (b *backend) latestVersions(bucket, key string) (latest, next gofakes3.VersionItem, err error) {
+	page := &gofakes3.ListBucketVersionsPage{}
+	prefix := &gofakes3.Prefix{Prefix: key, HasPrefix: true}
+	var newest time.Time
+	for {
+		res, err := b.Backend.ListBucketVersions(bucket, prefix, page)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, item := range res.Versions {
+			var isLatest bool
+			var name string
+			var modified time.Time
+			switch it := item.(type) {
+			case *gofakes3.Version:
+				isLatest, name, modified = it.IsLatest, it.Key, it.LastModified.Time
+			case *gofakes3.DeleteMarker:
+				isLatest, name, modified = it.IsLatest, it.Key, it.LastModified.Time
+			}
+			switch {
+			case name != key:
+			case isLatest:
+				latest = item
+			case next == nil || !modified.Before(newest):
+				next, newest = item, modified
+			}
+		}
+		if !res.IsTruncated {
+			return latest, next, nil
+		}
+		page.KeyMarker, page.VersionIDMarker = res.NextKeyMarker, res.NextVersionIDMarker
 	}
-	return b.Backend.DeleteMultiVersions(bucket, objects...)
+}
+
+// DeleteMultiVersions deletes versions, one at a time so that each gets
+// DeleteObjectVersion's handling of the current version.
+func (b *backend) DeleteMultiVersions(bucket string, objects ...gofakes3.ObjectID) (gofakes3.MultiDeleteResult, error) {
+	var out gofakes3.MultiDeleteResult
+	for _, o := range objects {
+		if o.VersionID == "" {
+			r, err := b.DeleteMulti(bucket, o.Key)
+			if err != nil {
+				return out, err
+			}
+			out.Deleted = append(out.Deleted, r.Deleted...)
+			out.Error = append(out.Error, r.Error...)
+			continue
+		}
+		if _, err := b.DeleteObjectVersion(bucket, o.Key, gofakes3.VersionID(o.VersionID)); err != nil {
+			out.Error = append(out.Error, gofakes3.ErrorResultFromError(err))
+			continue
+		}
+		out.Deleted = append(out.Deleted, o)
+	}
+	return out, nil
 }
 
 type md5Reader struct {
