@@ -44,6 +44,9 @@ type AccessRequest struct {
 	// "aws:SourceIp", "s3:prefix", "s3:x-amz-acl", "sts:ExternalId". For a
 	// role session aws:PrincipalArn is the role's ARN, as on AWS.
 	Context map[string][]string
+
+	// loc is where an S3 request points, for the ACL step.
+	loc objectLoc
 }
 
 // Authorizer decides an [AccessRequest]. A denial's reason goes into the

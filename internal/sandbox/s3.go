@@ -155,13 +155,8 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 	}
 	a := sb.authz()
 	if a != nil && op != "DeleteObjects" {
-		for i, ar := range sb.s3AccessRequests(r, req.id, op, bucket, key, q) {
-			b, k, v := bucket, key, q.Get("versionId")
-			if i == 1 { // the copy source
-				src, _ := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
-				b, k, v = src.bucket, src.key, src.versionID
-			}
-			if msg := sb.s3Decide(r, a, ar, b, k, v); msg != "" {
+		for _, ar := range sb.s3AccessRequests(r, req.id, op, bucket, key, q) {
+			if msg := sb.s3Decide(r, a, ar, ar.loc.bucket, ar.loc.key, ar.loc.versionID); msg != "" {
 				writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
 				return
 			}

@@ -118,6 +118,7 @@ func (sb *Sandbox) s3AccessRequests(r *http.Request, id *identity, op, bucket, k
 			}
 		}
 	}
+	ar.loc = objectLoc{bucket, key, versionID}
 	reqs := []*AccessRequest{ar}
 	if op == "CopyObject" || op == "UploadPartCopy" {
 		if src, ok := parseCopySource(r.Header.Get("X-Amz-Copy-Source")); ok {
@@ -126,19 +127,66 @@ func (sb *Sandbox) s3AccessRequests(r *http.Request, id *identity, op, bucket, k
 				srcAction = "s3:GetObjectVersion"
 			}
 			reqs = append(reqs, sb.s3AccessRequest(r, id, srcAction, src.bucket, src.key))
-			if op == "CopyObject" && r.Header.Get("X-Amz-Tagging-Directive") != "REPLACE" && sb.hasTags(src.bucket, src.key) {
-				// Copying the source's tags reads them, as AWS checks.
-				// s3:GetObjectTagging is governed by no ACL, so the
-				// front's ACL step needs no source location for it.
+			reqs[len(reqs)-1].loc = objectLoc(src)
+			if op == "CopyObject" && !strings.EqualFold(r.Header.Get("X-Amz-Tagging-Directive"), "REPLACE") && sb.hasTags(src.bucket, src.key) {
+				// Copying the source's tags (tagging directive COPY, the
+				// default) reads them, as AWS checks.
 				tagAction := "s3:GetObjectTagging"
 				if src.versionID != "" {
 					tagAction = versionActions[tagAction]
 				}
 				reqs = append(reqs, sb.s3AccessRequest(r, id, tagAction, src.bucket, src.key))
+				reqs[len(reqs)-1].loc = objectLoc(src)
 			}
 		}
 	}
+	// What the write request sets besides the bytes needs its own action
+	// on the same object: an ACL (x-amz-acl or x-amz-grant-*) needs
+	// s3:PutObjectAcl, tags (x-amz-tagging; on CopyObject only with the
+	// REPLACE tagging directive, as COPY ignores the header) need
+	// s3:PutObjectTagging.
+	for _, action := range writeSubActions(op, r.Header) {
+		extra := sb.s3AccessRequest(r, id, action, bucket, key)
+		extra.Context = ar.Context
+		extra.loc = ar.loc
+		reqs = append(reqs, extra)
+	}
 	return reqs
+}
+
+// writeSubActions returns the actions beyond s3:PutObject that a
+// PutObject, CopyObject or CreateMultipartUpload request needs for the
+// headers it carries.
+func writeSubActions(op string, h http.Header) []string {
+	if op != "PutObject" && op != "CopyObject" && op != "CreateMultipartUpload" {
+		return nil
+	}
+	var out []string
+	if setsACL(h) {
+		out = append(out, "s3:PutObjectAcl")
+	}
+	tags := h.Get("X-Amz-Tagging") != ""
+	if op == "CopyObject" {
+		tags = tags && strings.EqualFold(h.Get("X-Amz-Tagging-Directive"), "REPLACE")
+	}
+	if tags {
+		out = append(out, "s3:PutObjectTagging")
+	}
+	return out
+}
+
+// setsACL reports whether a request sets an ACL: x-amz-acl or any
+// x-amz-grant-* header.
+func setsACL(h http.Header) bool {
+	if h.Get("X-Amz-Acl") != "" {
+		return true
+	}
+	for name := range h {
+		if strings.HasPrefix(http.CanonicalHeaderKey(name), "X-Amz-Grant-") {
+			return true
+		}
+	}
+	return false
 }
 
 // hasTags reports whether an object has a non-empty tag set.
@@ -172,6 +220,10 @@ func (sb *Sandbox) s3AccessRequest(r *http.Request, id *identity, action, bucket
 }
 
 type copySource struct{ bucket, key, versionID string }
+
+// objectLoc is the bucket, key ("" for the bucket) and version an access
+// request is about, for the ACL step of the S3 front.
+type objectLoc struct{ bucket, key, versionID string }
 
 // parseCopySource reads x-amz-copy-source: [/]bucket/key[?versionId=v],
 // URL-encoded.

@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xacct/xacct/internal/sandbox"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 type asked struct {
@@ -93,7 +95,7 @@ func TestS3ActionMapping(t *testing.T) {
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("dst"), Key: aws.String("out/k"), Body: strings.NewReader("x"),
 				ACL: types.ObjectCannedACLBucketOwnerFullControl, ServerSideEncryption: types.ServerSideEncryptionAes256})
 			return err
-		}, []asked{{"s3:PutObject", dstObj, b}}, map[string][]string{"s3:x-amz-acl": {"bucket-owner-full-control"}, "s3:x-amz-server-side-encryption": {"AES256"}}},
+		}, []asked{{"s3:PutObject", dstObj, b}, {"s3:PutObjectAcl", dstObj, b}}, map[string][]string{"s3:x-amz-acl": {"bucket-owner-full-control"}, "s3:x-amz-server-side-encryption": {"AES256"}}},
 		{"CopyObject", func() error {
 			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("dst"), Key: aws.String("out/k"), CopySource: aws.String("src/dir/k")})
 			return err
@@ -349,4 +351,137 @@ func TestListBucketsShowsOwnAccountOnly(t *testing.T) {
 	require.Len(t, out.Buckets, 1)
 	assert.Equal(t, "b-1", aws.ToString(out.Buckets[0].Name))
 	assert.NotNil(t, out.Buckets[0].CreationDate)
+}
+
+// A write that also sets an ACL or tags needs s3:PutObjectAcl or
+// s3:PutObjectTagging on the same object, as on AWS; a copy that keeps the
+// source's tags (directive COPY) needs s3:GetObjectTagging on the source
+// and ignores x-amz-tagging.
+func TestWriteSubresourceActions(t *testing.T) {
+	sb := start(t)
+	ctx := t.Context()
+	rootA := sb.Root(sandbox.AccountA)
+	createBucket(t, sb, rootA, "bkt", types.ObjectOwnershipObjectWriter)
+	require.NoError(t, put(ctx, sb.S3(rootA), "bkt", "src", "hello"))
+	_, err := sb.S3(rootA).PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("bkt"), Key: aws.String("src"),
+		Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("team"), Value: aws.String("data")}}}})
+	require.NoError(t, err)
+	u, err := sb.AddUser(sandbox.AccountA, "writer")
+	require.NoError(t, err)
+	c := sb.S3(u)
+	rec := record(sb, nil)
+	const obj, src = "arn:aws:s3:::bkt/k", "arn:aws:s3:::bkt/src"
+	a := sandbox.AccountA
+	body := func() *strings.Reader { return strings.NewReader("x") }
+	for _, tc := range []struct {
+		name string
+		call func() error
+		want []asked
+	}{
+		{"PutObject plain", func() error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: body()})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}}},
+		{"PutObject with grant and tags", func() error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), Body: body(),
+				GrantFullControl: aws.String(`id="` + sb.CanonicalID(a) + `"`), Tagging: aws.String("team=data")})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}, {"s3:PutObjectAcl", obj, a}, {"s3:PutObjectTagging", obj, a}}},
+		{"CreateMultipartUpload with ACL and tags", func() error {
+			_, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String("k"),
+				ACL: types.ObjectCannedACLBucketOwnerFullControl, Tagging: aws.String("team=data")})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}, {"s3:PutObjectAcl", obj, a}, {"s3:PutObjectTagging", obj, a}}},
+		{"CopyObject COPY directive", func() error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), CopySource: aws.String("bkt/src"),
+				Tagging: aws.String("ignored=yes")})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}, {"s3:GetObject", src, a}, {"s3:GetObjectTagging", src, a}}},
+		{"CopyObject REPLACE with tags and ACL", func() error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), CopySource: aws.String("bkt/src"),
+				TaggingDirective: types.TaggingDirectiveReplace, Tagging: aws.String("team=new"), ACL: types.ObjectCannedACLBucketOwnerFullControl})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}, {"s3:GetObject", src, a}, {"s3:PutObjectAcl", obj, a}, {"s3:PutObjectTagging", obj, a}}},
+		{"CopyObject REPLACE without tags", func() error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("k"), CopySource: aws.String("bkt/src"),
+				TaggingDirective: types.TaggingDirectiveReplace})
+			return err
+		}, []asked{{"s3:PutObject", obj, a}, {"s3:GetObject", src, a}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec.take()
+			require.NoError(t, tc.call())
+			assert.Equal(t, tc.want, summarize(rec.take()))
+		})
+	}
+}
+
+// With the real evaluator, a user allowed only s3:PutObject gets the
+// AccessDenied error document naming the extra action when the write
+// carries an ACL or tags, and nothing is written.
+func TestWriteWithACLOrTagsNeedsTheirActions(t *testing.T) {
+	sb := start(t)
+	sb.SetAuthorizer(enforce.Authorizer())
+	ctx := t.Context()
+	rootA := sb.Root(sandbox.AccountA)
+	createBucket(t, sb, rootA, "bkt", types.ObjectOwnershipObjectWriter)
+	require.NoError(t, put(ctx, sb.S3(rootA), "bkt", "src", "hello"))
+	putOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::bkt/*"}]}`
+	u, err := sb.AddUser(sandbox.AccountA, "writer", putOnly)
+	require.NoError(t, err)
+	c := sb.S3(u)
+	const msg = `User: arn:aws:iam::111111111111:user/writer is not authorized to perform: %s on resource: "arn:aws:s3:::bkt/%s"`
+	for _, tc := range []struct {
+		name, key, action string
+		call              func(key string) error
+	}{
+		{"PutObject ACL", "p1", "s3:PutObjectAcl", func(key string) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: strings.NewReader("x"),
+				ACL: types.ObjectCannedACLBucketOwnerFullControl})
+			return err
+		}},
+		{"PutObject grant", "p2", "s3:PutObjectAcl", func(key string) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: strings.NewReader("x"),
+				GrantRead: aws.String(`id="` + sb.CanonicalID(sandbox.AccountB) + `"`)})
+			return err
+		}},
+		{"PutObject tags", "p3", "s3:PutObjectTagging", func(key string) error {
+			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), Body: strings.NewReader("x"),
+				Tagging: aws.String("a=b")})
+			return err
+		}},
+		{"CreateMultipartUpload tags", "m1", "s3:PutObjectTagging", func(key string) error {
+			_, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String(key), Tagging: aws.String("a=b")})
+			return err
+		}},
+		{"CreateMultipartUpload ACL", "m2", "s3:PutObjectAcl", func(key string) error {
+			_, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("bkt"), Key: aws.String(key),
+				ACL: types.ObjectCannedACLBucketOwnerFullControl})
+			return err
+		}},
+		{"CopyObject REPLACE tags", "c1", "s3:PutObjectTagging", func(key string) error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), CopySource: aws.String("bkt/src"),
+				TaggingDirective: types.TaggingDirectiveReplace, Tagging: aws.String("a=b")})
+			return err
+		}},
+		{"CopyObject ACL", "c2", "s3:PutObjectAcl", func(key string) error {
+			_, err := c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String(key), CopySource: aws.String("bkt/src"),
+				ACL: types.ObjectCannedACLBucketOwnerFullControl})
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call(tc.key)
+			requireCode(t, err, "AccessDenied")
+			requireStatus(t, err, 403)
+			assert.ErrorContains(t, err, fmt.Sprintf(msg, tc.action, tc.key))
+			_, err = sb.S3(rootA).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String(tc.key)})
+			requireStatus(t, err, 404)
+		})
+	}
+	// The same writes without ACL or tags go through.
+	require.NoError(t, put(ctx, c, "bkt", "plain", "x"))
+	_, err = c.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bkt"), Key: aws.String("copy"), CopySource: aws.String("bkt/src"),
+		TaggingDirective: types.TaggingDirectiveReplace})
+	require.NoError(t, err)
 }
