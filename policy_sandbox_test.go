@@ -1,8 +1,10 @@
 package xacct_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +21,19 @@ import (
 	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
-const copyExternalID = "ext-7c1d"
+const (
+	copyExternalID = "ext-7c1d"
+	// sourceTags are the tags of every source object.
+	sourceTags = "team=a"
+	// bigKey is the source object copied in parts.
+	bigKey = "exports/big.bin"
+)
+
+// syncedKeys are the destination keys of the objects under the granted
+// prefix; bigDest is the one copied in parts.
+var syncedKeys = []string{"from-a/a.csv", "from-a/big.bin", "from-a/sub/b.csv"}
+
+const bigDest = "from-a/big.bin"
 
 // copySetup is the generated cross-account copy setup: data in account A,
 // a copy role in account B that a user in account A assumes with an
@@ -65,9 +79,16 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 	require.NoError(t, sb.CreateBucket(ctx, rootA, src.Bucket))
 	require.NoError(t, sb.CreateBucket(ctx, rootB, dst.Bucket))
 	for _, k := range []string{"exports/a.csv", "exports/sub/b.csv", "exports-old/c.csv", "private/secret.txt"} {
-		_, err := sb.S3(rootA).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(k), Body: strings.NewReader("body of " + k)})
+		_, err := sb.S3(rootA).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(k), Body: strings.NewReader("body of " + k),
+			Tagging: aws.String(sourceTags)})
 		require.NoError(t, err)
 	}
+	// One object above the multipart threshold, so the sync takes both
+	// server-side paths: CopyObject and CreateMultipartUpload +
+	// UploadPartCopy.
+	_, err = sb.S3(rootA).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(bigKey),
+		Body: bytes.NewReader(make([]byte, 6*mib)), Tagging: aws.String(sourceTags)})
+	require.NoError(t, err)
 
 	roleARN := "arn:aws:iam::" + sandbox.AccountB + ":role/xacct-copy"
 	callerARN := "arn:aws:iam::" + sandbox.AccountA + ":user/operator"
@@ -99,7 +120,7 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 		o.ExternalID = aws.String(externalID)
 	}))
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	c, err := xacct.NewCopier(client)
+	c, err := xacct.NewCopier(client, xacct.WithMultipartThreshold(5*mib), xacct.WithPartSize(5*mib))
 	require.NoError(t, err)
 	rep, err := c.Sync(ctx, src, dst)
 	return rep, sb.S3(rootB), client, err
@@ -108,13 +129,22 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 func TestGeneratedCopyPoliciesAreEnough(t *testing.T) {
 	rep, ownerB, err := runCrossAccountSync(t, copyExternalID, nil)
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, rep.Copied)
+	assert.EqualValues(t, 3, rep.Copied)
+	assert.Zero(t, rep.Warned, "%v", rep.Warnings)
+	assert.Equal(t, syncedKeys, destinationKeys(t, ownerB), "only the granted prefix is copied")
+	for _, k := range syncedKeys {
+		assert.Equal(t, map[string]string{"team": "a"}, destinationTags(t, ownerB, k), "tags of %s are copied", k)
+	}
+}
+
+func destinationKeys(t *testing.T, ownerB *s3.Client) []string {
+	t.Helper()
 	var keys []string
 	for obj, err := range xacct.List(t.Context(), ownerB, xacct.MustParseLocation("s3://team-b-archive")) {
 		require.NoError(t, err)
 		keys = append(keys, obj.Key)
 	}
-	assert.Equal(t, []string{"from-a/a.csv", "from-a/sub/b.csv"}, keys, "only the granted prefix is copied")
+	return keys
 }
 
 // A prefix without a trailing "/" is a folder for Sync, and the generated
@@ -125,13 +155,13 @@ func TestGeneratedCopyPoliciesScopeToTheFolder(t *testing.T) {
 	dst := xacct.Location{Bucket: "team-b-archive", Prefix: "from-a"}
 	rep, ownerB, role, err := runCrossAccountSyncAt(t, src, dst, copyExternalID, nil)
 	require.NoError(t, err)
-	assert.EqualValues(t, 2, rep.Copied)
+	assert.EqualValues(t, len(syncedKeys), rep.Copied)
 	var keys []string
 	for obj, err := range xacct.List(t.Context(), ownerB, xacct.MustParseLocation("s3://team-b-archive")) {
 		require.NoError(t, err)
 		keys = append(keys, obj.Key)
 	}
-	assert.Equal(t, []string{"from-a/a.csv", "from-a/sub/b.csv"}, keys)
+	assert.Equal(t, syncedKeys, keys)
 
 	_, err = role.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String("exports-old/c.csv")})
 	var apiErr smithy.APIError
@@ -142,9 +172,46 @@ func TestGeneratedCopyPoliciesScopeToTheFolder(t *testing.T) {
 	assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
 }
 
-// Each generated statement is needed: without it the same sync fails with
-// AccessDenied for the action it grants.
-func TestEveryGeneratedStatementIsNeeded(t *testing.T) {
+func destinationTags(t *testing.T, ownerB *s3.Client, key string) map[string]string {
+	t.Helper()
+	out, err := ownerB.GetObjectTagging(t.Context(), &s3.GetObjectTaggingInput{Bucket: aws.String("team-b-archive"), Key: aws.String(key)})
+	require.NoError(t, err)
+	tags := map[string]string{}
+	for _, tag := range out.TagSet {
+		tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+	}
+	return tags
+}
+
+// withoutAction removes action from the statement sid of p, and the
+// statement itself when nothing else is left in it.
+func withoutAction(t *testing.T, p *xacct.Policy, sid, action string) {
+	t.Helper()
+	for i, st := range p.Statement {
+		if st.Sid != sid {
+			continue
+		}
+		if len(st.Action) == 1 {
+			require.Equal(t, action, st.Action[0])
+			trimmed, changed := xacct.RemoveStatements(p, sid)
+			require.True(t, changed)
+			*p = *trimmed
+			return
+		}
+		kept := slices.DeleteFunc(slices.Clone(st.Action), func(a string) bool { return a == action })
+		require.Len(t, kept, len(st.Action)-1, "%s grants %s once", sid, action)
+		p.Statement = slices.Clone(p.Statement)
+		p.Statement[i].Action = kept
+		return
+	}
+	t.Fatalf("no statement %s", sid)
+}
+
+// Each action the setup grants is needed: without it, in any one
+// statement, the same sync either fails with AccessDenied naming the
+// action, or, for the tagging actions, copies every object and reports
+// those whose tags it could not copy, as WithCopyProps documents.
+func TestEveryGeneratedActionIsNeeded(t *testing.T) {
 	type target struct {
 		doc  string
 		pick func(*copySetup) *xacct.Policy
@@ -158,31 +225,68 @@ func TestEveryGeneratedStatementIsNeeded(t *testing.T) {
 	src := xacct.Location{Bucket: "team-a-data", Prefix: "exports/"}
 	dst := xacct.Location{Bucket: "team-b-archive", Prefix: "from-a/"}
 	full := generatedCopySetup(src, dst, "caller", "role")
-	cases := 0
+	statements, actions := 0, 0
 	for _, d := range docs {
 		for _, st := range d.pick(&full).Statement {
-			cases++
-			t.Run(d.doc+" without "+st.Sid, func(t *testing.T) {
-				_, _, err := runCrossAccountSync(t, copyExternalID, func(s *copySetup) {
-					p := d.pick(s)
-					trimmed, changed := xacct.RemoveStatements(p, st.Sid)
-					require.True(t, changed)
-					*p = *trimmed
-				})
-				require.Error(t, err)
-				var apiErr smithy.APIError
-				require.True(t, errors.As(err, &apiErr), "want an AWS error, got %v", err)
-				assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
-				for _, action := range st.Action {
-					if action == "s3:GetObjectTagging" || action == "s3:PutObjectAcl" || action == "s3:PutObjectTagging" || action == "s3:AbortMultipartUpload" {
-						continue // used by later features of the same statement
+			statements++
+			for _, action := range st.Action {
+				actions++
+				t.Run(d.doc+" "+st.Sid+" without "+action, func(t *testing.T) {
+					rep, ownerB, err := runCrossAccountSync(t, copyExternalID, func(s *copySetup) {
+						withoutAction(t, d.pick(s), st.Sid, action)
+					})
+					switch action {
+					case "s3:GetObjectTagging":
+						// The tags cannot be read: CopyObject (directive
+						// COPY) is refused and retried without them, the
+						// multipart copy starts without them.
+						require.NoError(t, err)
+						assertTagsNotCopied(t, rep, ownerB, action, syncedKeys...)
+					case "s3:PutObjectTagging":
+						// CopyObject with the COPY directive does not set
+						// x-amz-tagging; the multipart copy does, is
+						// refused and is retried without.
+						require.NoError(t, err)
+						assertTagsNotCopied(t, rep, ownerB, action, bigDest)
+					default:
+						require.Error(t, err)
+						var apiErr smithy.APIError
+						require.True(t, errors.As(err, &apiErr), "want an AWS error, got %v", err)
+						assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
+						assert.Contains(t, err.Error(), "perform: "+action+" ")
 					}
-					assert.Contains(t, err.Error(), action)
-				}
-			})
+				})
+			}
 		}
 	}
-	assert.Equal(t, 8, cases, "every statement of the setup is covered")
+	assert.Equal(t, 8, statements, "every statement of the setup is covered")
+	assert.Equal(t, 13, actions, "every action of the setup is covered")
+}
+
+// assertTagsNotCopied checks a sync that copied every object, the objects
+// copied to keys without their tags and with a WarningTagsNotCopied
+// naming the refused action, the others with their tags.
+func assertTagsNotCopied(t *testing.T, rep *xacct.SyncReport, ownerB *s3.Client, action string, keys ...string) {
+	t.Helper()
+	require.NotNil(t, rep)
+	assert.EqualValues(t, 3, rep.Copied)
+	assert.Equal(t, syncedKeys, destinationKeys(t, ownerB))
+	warned := map[string]bool{}
+	for _, w := range rep.Warnings {
+		assert.Equal(t, xacct.WarningTagsNotCopied, w.Kind)
+		assert.ErrorContains(t, w.Err, "perform: "+action+" ")
+		warned["from-a/"+strings.TrimPrefix(w.Key, "exports/")] = true
+	}
+	assert.EqualValues(t, len(keys), rep.Warned)
+	for _, k := range syncedKeys {
+		if slices.Contains(keys, k) {
+			assert.True(t, warned[k], "%s is reported", k)
+			assert.Empty(t, destinationTags(t, ownerB, k), "%s has no tags", k)
+		} else {
+			assert.False(t, warned[k], "%s is not reported", k)
+			assert.Equal(t, map[string]string{"team": "a"}, destinationTags(t, ownerB, k), "%s keeps its tags", k)
+		}
+	}
 }
 
 func TestWrongExternalIDRefused(t *testing.T) {
@@ -194,5 +298,47 @@ func TestWrongExternalIDRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "sts:AssumeRole")
 	if rep != nil {
 		assert.Zero(t, rep.Copied)
+	}
+}
+
+// A streamed sync whose writer may not tag objects copies every object
+// without its tags through each write path — the buffered PutObject, the
+// streamed PutObject and the multipart upload — each retried without
+// x-amz-tagging after the refusal, and reports every one.
+func TestStreamWithoutPutObjectTaggingDegrades(t *testing.T) {
+	x := newTwoIdentities(t)
+	ctx := t.Context()
+	sizes := map[string]int{"small.bin": 1 << 10, "mid.bin": 6 * miB, "big.bin": 9 * miB}
+	for key, size := range sizes {
+		_, err := x.ownerA.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(x.src.Bucket), Key: aws.String(key),
+			Body: bytes.NewReader(make([]byte, size)), Tagging: aws.String(sourceTags)})
+		require.NoError(t, err)
+	}
+	policy := xacct.DestinationWritePolicy(x.dst)
+	withoutAction(t, &policy, "XacctDestinationWrite", "s3:PutObjectTagging")
+	writer, err := x.sb.AddUser(sandbox.AccountB, "tagless-writer", mustJSON(t, policy))
+	require.NoError(t, err)
+	// 1 KiB is buffered, 6 MiB streamed in one PutObject below the 8 MiB
+	// cutoff, 9 MiB uploaded in parts.
+	c, err := xacct.NewCopierFromConfigs(x.sb.Config(x.reader), x.sb.Config(writer),
+		xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(8*miB),
+		xacct.WithSourceAccount(sandbox.AccountA), xacct.WithDestinationAccount(sandbox.AccountB))
+	require.NoError(t, err)
+	rep, err := c.Sync(ctx, x.src, x.dst)
+	require.NoError(t, err)
+	assert.Equal(t, xacct.ModeStream, rep.Mode)
+	assert.EqualValues(t, 3, rep.Copied)
+	assert.EqualValues(t, 3, rep.Warned)
+	warned := map[string]bool{}
+	for _, w := range rep.Warnings {
+		assert.Equal(t, xacct.WarningTagsNotCopied, w.Kind)
+		assert.ErrorContains(t, w.Err, "perform: s3:PutObjectTagging ")
+		warned[w.Key] = true
+	}
+	for key, size := range sizes {
+		assert.True(t, warned[key], "%s is reported", key)
+		h := x.head(t, x.ownerB, x.dst.Bucket, "copy/"+key)
+		assert.EqualValues(t, size, aws.ToInt64(h.ContentLength))
+		assert.Empty(t, tagsOf(t, x.ownerB, x.dst.Bucket, "copy/"+key), "%s has no tags", key)
 	}
 }
