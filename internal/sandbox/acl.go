@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/johannesboyne/gofakes3"
@@ -340,6 +342,30 @@ var aclPermissions = map[string]struct {
 	"s3:PutBucketAcl":               {permWriteACP, false},
 }
 
+// allowAllPolicy is an identity policy that allows everything: added to
+// the caller's, it leaves only the explicit denials to decide.
+const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+
+// aclGrantDecide decides a cross-account request whose resource's ACL
+// grants the caller's account. The grant answers for the resource owner
+// only: the caller's account must still allow the principal through its
+// identity policies (the bucket policy speaks for the bucket owner, not
+// for the caller's account, so it cannot stand in for them; an account's
+// root user needs none), and an explicit Deny in any policy, the bucket
+// policy included, still refuses.
+func aclGrantDecide(ctx context.Context, a Authorizer, ar *AccessRequest) (bool, string) {
+	own := *ar
+	own.ResourceAccount = ar.PrincipalAccount
+	own.ResourcePolicy = ""
+	if ok, reason := a(ctx, &own); !ok {
+		return false, reason
+	}
+	denials := *ar
+	denials.ResourceAccount = ar.PrincipalAccount
+	denials.IdentityPolicies = append(slices.Clone(ar.IdentityPolicies), allowAllPolicy)
+	return a(ctx, &denials)
+}
+
 // objectReadActions are the actions the object owner's ACL governs when
 // the object and bucket owners differ.
 var objectReadActions = map[string]bool{"s3:GetObject": true, "s3:GetObjectVersion": true}
@@ -373,12 +399,7 @@ func (sb *Sandbox) s3Decide(r *http.Request, a Authorizer, ar *AccessRequest, bu
 			acl = sb.bucketGrants(bucket)
 		}
 		if grants(acl, ar.PrincipalAccount, spec.perm) {
-			// The grant answers for the resource owner; the caller's own
-			// account must still allow it and nothing may deny it, which is
-			// what a same-account evaluation checks.
-			same := *ar
-			same.ResourceAccount = ar.PrincipalAccount
-			ok, reason = a(r.Context(), &same)
+			ok, reason = aclGrantDecide(r.Context(), a, ar)
 		}
 	}
 	if !ok {

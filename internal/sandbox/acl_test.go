@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xacct/xacct/internal/sandbox"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 func createBucket(t *testing.T, sb *sandbox.Sandbox, p sandbox.Principal, name string, ownership types.ObjectOwnership) {
@@ -281,4 +282,54 @@ func TestExpectedBucketOwner(t *testing.T) {
 	requireCode(t, err, "AccessDenied")
 	_, err = a.CopyObject(ctx, copyIn(sandbox.AccountA, sandbox.AccountB))
 	require.NoError(t, err)
+}
+
+// An ACL grant to another account answers for the bucket owner only: a
+// principal of that account still needs its own identity policy to allow
+// the request, even when the bucket policy names it, as on AWS. The
+// account's root user needs none, and an explicit Deny still refuses.
+func TestACLGrantNeedsCallerIdentityPolicy(t *testing.T) {
+	sb := start(t)
+	ctx := t.Context()
+	rootA, rootB := sb.Root(sandbox.AccountA), sb.Root(sandbox.AccountB)
+	a := sb.S3(rootA)
+	createBucket(t, sb, rootA, "shared-acl", types.ObjectOwnershipObjectWriter)
+	grantB := aws.String(`id="` + sb.CanonicalID(sandbox.AccountB) + `"`)
+	_, err := a.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("shared-acl"), Key: aws.String("k"), Body: strings.NewReader("v"), GrantRead: grantB})
+	require.NoError(t, err)
+	_, err = a.PutBucketAcl(ctx, &s3.PutBucketAclInput{Bucket: aws.String("shared-acl"), GrantRead: grantB,
+		GrantFullControl: aws.String(`id="` + sb.CanonicalID(sandbox.AccountA) + `"`)})
+	require.NoError(t, err)
+	userB := func(name string) string { return "arn:aws:iam::" + sandbox.AccountB + ":user/" + name }
+	_, err = a.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("shared-acl"), Policy: aws.String(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Principal":{"AWS":["` + userB("bare") + `","` + userB("reader") + `"]},"Action":["s3:GetObject","s3:ListBucket"],"Resource":["arn:aws:s3:::shared-acl","arn:aws:s3:::shared-acl/*"]},
+		{"Effect":"Deny","Principal":{"AWS":"` + userB("denied") + `"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::shared-acl/*"}]}`)})
+	require.NoError(t, err)
+	readPolicy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"*"}]}`
+	bare, err := sb.AddUser(sandbox.AccountB, "bare")
+	require.NoError(t, err)
+	reader, err := sb.AddUser(sandbox.AccountB, "reader", readPolicy)
+	require.NoError(t, err)
+	denied, err := sb.AddUser(sandbox.AccountB, "denied", readPolicy)
+	require.NoError(t, err)
+	sb.SetAuthorizer(enforce.Authorizer())
+
+	list := func(p sandbox.Principal) error {
+		_, err := sb.S3(p).ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("shared-acl")})
+		return err
+	}
+	_, err = get(t, sb.S3(bare), "shared-acl", "k")
+	requireCode(t, err, "AccessDenied")
+	assert.ErrorContains(t, err, "User: "+bare.ARN+" is not authorized to perform: s3:GetObject")
+	requireCode(t, list(bare), "AccessDenied")
+
+	for _, p := range []sandbox.Principal{reader, rootB} {
+		body, err := get(t, sb.S3(p), "shared-acl", "k")
+		require.NoError(t, err, p.ARN)
+		assert.Equal(t, "v", body)
+		require.NoError(t, list(p), p.ARN)
+	}
+	_, err = get(t, sb.S3(denied), "shared-acl", "k")
+	requireCode(t, err, "AccessDenied")
+	require.NoError(t, list(denied), "the Deny covers s3:GetObject only")
 }
