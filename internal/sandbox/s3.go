@@ -157,6 +157,10 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 	if a != nil && op != "DeleteObjects" {
 		for _, ar := range sb.s3AccessRequests(r, req.id, op, bucket, key, q) {
 			if msg := sb.s3Decide(r, a, ar, ar.loc.bucket, ar.loc.key, ar.loc.versionID); msg != "" {
+				// Read the body first, as for injected faults: an unread
+				// upload makes net/http reset the connection, and the
+				// client would see that instead of the AccessDenied.
+				_, _ = io.Copy(io.Discard, r.Body)
 				writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
 				return
 			}
