@@ -298,6 +298,11 @@ func TestDataSyncEveryStatementIsNeeded(t *testing.T) {
 				trimmed, changed := xacct.RemoveStatements(p, st.Sid)
 				require.True(t, changed)
 				*p = *trimmed
+				if p == &plan.Source.TrustPolicy && len(p.Statement) == 0 {
+					// IAM refuses a trust policy without statements; one
+					// that admits another service does not admit DataSync.
+					*p = xacct.NewPolicy(xacct.Statement{Effect: xacct.EffectAllow, Principal: xacct.ServicePrincipal("ec2.amazonaws.com"), Action: xacct.StringList{"sts:AssumeRole"}})
+				}
 				res, err := env.planner.Apply(ctx, plan)
 				if err == nil {
 					_, err = env.planner.Run(ctx, res.TaskARN)

@@ -107,7 +107,13 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 	if len(setup.role.Statement) > 0 {
 		inline["xacct-copy"] = mustJSON(t, setup.role)
 	}
-	got, err := sb.CreateRole(sandbox.AccountB, "xacct-copy", mustJSON(t, setup.trust), inline)
+	trust := setup.trust
+	if len(trust.Statement) == 0 {
+		// IAM refuses a trust policy without statements; a role that
+		// trusts only its own account admits no one from account A.
+		trust = xacct.CopyRoleTrustPolicy(sandbox.AccountB, "")
+	}
+	got, err := sb.CreateRole(sandbox.AccountB, "xacct-copy", mustJSON(t, trust), inline)
 	require.NoError(t, err)
 	require.Equal(t, roleARN, got)
 	if len(setup.sourceBucket.Statement) > 0 {

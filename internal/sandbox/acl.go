@@ -342,6 +342,10 @@ var aclPermissions = map[string]struct {
 	"s3:PutBucketAcl":               {permWriteACP, false},
 }
 
+// policyActions are the bucket policy actions the owner's root user is
+// never denied.
+var policyActions = map[string]bool{"s3:GetBucketPolicy": true, "s3:PutBucketPolicy": true, "s3:DeleteBucketPolicy": true}
+
 // allowAllPolicy is an identity policy that allows everything: added to
 // the caller's, it leaves only the explicit denials to decide.
 const allowAllPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
@@ -377,6 +381,12 @@ var objectReadActions = map[string]bool{"s3:GetObject": true, "s3:GetObjectVersi
 // account and those its ACL grants READ. It returns the AccessDenied
 // message, or "" when the request may go ahead.
 func (sb *Sandbox) s3Decide(r *http.Request, a Authorizer, ar *AccessRequest, bucket, key, version string) string {
+	if policyActions[ar.Action] && ar.PrincipalIsRoot && ar.ResourceAccount != "" && ar.ResourceAccount == ar.PrincipalAccount {
+		// Lock-out protection: the bucket owner's root user may always
+		// read, replace and delete the bucket policy, even one that
+		// denies everything to everyone.
+		return ""
+	}
 	ok, reason := a(r.Context(), ar)
 	spec, aclGoverned := aclPermissions[ar.Action]
 	enforced := sb.Ownership(bucket) == OwnershipBucketOwnerEnforced

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"sort"
@@ -63,6 +65,67 @@ func (sb *Sandbox) SetAuthorizer(a Authorizer) {
 	}
 	sb.authorizer.Store(&a)
 }
+
+// PolicyKind says what a policy document is for, so a [PolicyValidator]
+// can apply the rules of that kind.
+type PolicyKind int
+
+// Policy kinds.
+const (
+	// PolicyBucket is an S3 bucket policy: every statement names a
+	// Principal or NotPrincipal.
+	PolicyBucket PolicyKind = iota + 1
+	// PolicyIdentity is an IAM identity policy (a user's or a role's
+	// inline policy): no statement names a principal.
+	PolicyIdentity
+	// PolicyTrust is a role's trust policy: every statement names a
+	// Principal or NotPrincipal.
+	PolicyTrust
+)
+
+func (k PolicyKind) String() string {
+	switch k {
+	case PolicyBucket:
+		return "bucket policy"
+	case PolicyIdentity:
+		return "identity policy"
+	case PolicyTrust:
+		return "trust policy"
+	}
+	return "policy"
+}
+
+// PolicyValidator checks a policy document before the sandbox stores it;
+// an error refuses the document: PutBucketPolicy answers 400
+// MalformedPolicy, the IAM calls 400 MalformedPolicyDocument, both with the
+// error's text as the message.
+type PolicyValidator func(kind PolicyKind, doc string) error
+
+// SetPolicyValidator installs v, which then checks every bucket, identity
+// and trust policy the sandbox is given; nil, the default, only checks
+// that a document is a JSON object. It is safe to call while serving.
+func (sb *Sandbox) SetPolicyValidator(v PolicyValidator) {
+	if v == nil {
+		sb.validator.Store(nil)
+		return
+	}
+	sb.validator.Store(&v)
+}
+
+// validatePolicy refuses what is not a JSON object, then asks the
+// installed PolicyValidator, if any.
+func (sb *Sandbox) validatePolicy(kind PolicyKind, doc string) error {
+	var m map[string]json.RawMessage
+	if doc == "" || json.Unmarshal([]byte(doc), &m) != nil {
+		return errNotJSONObject
+	}
+	if v := sb.validator.Load(); v != nil {
+		return (*v)(kind, doc)
+	}
+	return nil
+}
+
+var errNotJSONObject = errors.New("policies must be valid JSON and the first byte must be '{'")
 
 func (sb *Sandbox) authz() Authorizer {
 	if a := sb.authorizer.Load(); a != nil {

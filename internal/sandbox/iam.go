@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -64,12 +63,15 @@ func checkName(field, v string, limit int) error {
 	return nil
 }
 
-// checkPolicy refuses documents that are not JSON objects. Whether the
-// statements make sense is the authorizer's business.
-func checkPolicy(doc string) error {
-	var m map[string]json.RawMessage
-	if doc == "" || json.Unmarshal([]byte(doc), &m) != nil {
-		return &apiError{http.StatusBadRequest, "MalformedPolicyDocument", "Syntax errors in policy."}
+// checkPolicy refuses a document the sandbox's validation refuses, with
+// IAM's MalformedPolicyDocument.
+func (sb *Sandbox) checkPolicy(kind PolicyKind, doc string) error {
+	if err := sb.validatePolicy(kind, doc); err != nil {
+		msg := "Syntax errors in policy."
+		if !errors.Is(err, errNotJSONObject) {
+			msg = err.Error()
+		}
+		return &apiError{http.StatusBadRequest, "MalformedPolicyDocument", msg}
 	}
 	return nil
 }
@@ -99,7 +101,7 @@ func (sb *Sandbox) AddUser(account, name string, policies ...string) (Principal,
 	}
 	u := &user{name: name, policies: make(map[string]string, len(policies))}
 	for i, doc := range policies {
-		if err := checkPolicy(doc); err != nil {
+		if err := sb.checkPolicy(PolicyIdentity, doc); err != nil {
 			return Principal{}, fmt.Errorf("sandbox: add user %s policy %d: %w", name, i+1, err)
 		}
 		u.policies["Policy"+strconv.Itoa(i+1)] = doc
@@ -129,7 +131,7 @@ func (sb *Sandbox) createRole(account, name, path, description, trust string, ma
 	if !strings.HasPrefix(path, "/") || !strings.HasSuffix(path, "/") || len(path) > 512 {
 		return nil, validationError("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
 	}
-	if err := checkPolicy(trust); err != nil {
+	if err := sb.checkPolicy(PolicyTrust, trust); err != nil {
 		return nil, err
 	}
 	if maxSession == 0 {
@@ -174,7 +176,7 @@ func (sb *Sandbox) putRolePolicy(account, roleName, policyName, doc string) erro
 	if err := checkName("policyName", policyName, 128); err != nil {
 		return err
 	}
-	if err := checkPolicy(doc); err != nil {
+	if err := sb.checkPolicy(PolicyIdentity, doc); err != nil {
 		return err
 	}
 	return sb.withRole(account, roleName, func(r *role) error {
@@ -315,7 +317,7 @@ func (sb *Sandbox) serveIAM(w http.ResponseWriter, r *http.Request, req *request
 		out.Result.Role = &wr
 	case "UpdateAssumeRolePolicy":
 		doc := f.Get("PolicyDocument")
-		if err = checkPolicy(doc); err == nil {
+		if err = sb.checkPolicy(PolicyTrust, doc); err == nil {
 			err = sb.withRole(acct, name, func(rl *role) error { rl.trust = doc; return nil })
 		}
 	case "DeleteRole":

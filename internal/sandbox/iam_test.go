@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xacct/xacct/internal/sandbox"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 const (
@@ -149,4 +150,46 @@ func TestIAMAuthorized(t *testing.T) {
 	assert.ErrorContains(t, err, "User: arn:aws:iam::111111111111:user/ops is not authorized to perform: iam:DeleteRole on resource: \"arn:aws:iam::111111111111:role/r\" because no identity-based policy")
 	_, ok := sb.IAM(u).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")})
 	require.NoError(t, ok)
+}
+
+// With the enforcing setup, role and user policies AWS would refuse are
+// refused with 400 MalformedPolicyDocument naming the problem.
+func TestInvalidIAMPoliciesRefused(t *testing.T) {
+	sb, err := enforce.Start()
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	ctx := t.Context()
+	c := sb.IAM(sb.Root(sandbox.AccountA))
+	_, err = sb.CreateRole(sandbox.AccountA, "r", trustA, nil)
+	require.NoError(t, err)
+	badIdentity := []struct{ name, doc, want string }{
+		{"bad Effect", `{"Version":"2012-10-17","Statement":[{"Effect":"Permit","Action":"s3:GetObject","Resource":"*"}]}`, "Statement[0].Effect"},
+		{"no Action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Resource":"*"}]}`, "Statement[0].Action"},
+		{"bad action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetObject","Resource":"*"}]}`, "Statement[0].Action"},
+		{"with Principal", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}`, "Statement[0].Principal"},
+	}
+	for _, tc := range badIdentity {
+		t.Run("PutRolePolicy "+tc.name, func(t *testing.T) {
+			_, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String(tc.doc)})
+			requireCode(t, err, "MalformedPolicyDocument")
+			requireStatus(t, err, 400)
+			assert.ErrorContains(t, err, tc.want)
+			_, err = c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p")})
+			requireCode(t, err, "NoSuchEntity")
+			_, err = sb.AddUser(sandbox.AccountA, "u", tc.doc)
+			assert.ErrorContains(t, err, "MalformedPolicyDocument")
+		})
+	}
+	noPrincipal := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`
+	_, err = c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r2"), AssumeRolePolicyDocument: aws.String(noPrincipal)})
+	requireCode(t, err, "MalformedPolicyDocument")
+	assert.ErrorContains(t, err, "Statement[0].Principal")
+	_, err = c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("r"), PolicyDocument: aws.String(noPrincipal)})
+	requireCode(t, err, "MalformedPolicyDocument")
+	got, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")})
+	require.NoError(t, err)
+	assert.Contains(t, aws.ToString(got.Role.AssumeRolePolicyDocument), "Principal", "the trust policy is unchanged")
+
+	_, err = c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: aws.String("p"), PolicyDocument: aws.String(readS3)})
+	require.NoError(t, err, "a valid policy is still taken")
 }

@@ -1,8 +1,8 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -116,9 +116,15 @@ func (sb *Sandbox) bucketPolicy(w http.ResponseWriter, r *http.Request, req *req
 		_, _ = io.WriteString(w, policy)
 	case http.MethodPut:
 		raw, err := io.ReadAll(r.Body)
-		var doc map[string]json.RawMessage
-		if err != nil || json.Unmarshal(raw, &doc) != nil {
-			writeS3Error(w, http.StatusBadRequest, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+		if err == nil {
+			err = sb.validatePolicy(PolicyBucket, string(raw))
+		}
+		if err != nil {
+			msg := "Policies must be valid JSON and the first byte must be '{'"
+			if !errors.Is(err, errNotJSONObject) {
+				msg = err.Error()
+			}
+			writeS3Error(w, http.StatusBadRequest, "MalformedPolicy", msg)
 			return
 		}
 		sb.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xacct/xacct/internal/sandbox"
+	"github.com/xacct/xacct/internal/sandbox/enforce"
 )
 
 func TestBucketPolicyRoundTrip(t *testing.T) {
@@ -158,4 +159,72 @@ func TestBucketTaggingAndVersioning(t *testing.T) {
 	_, err = c.GetBucketAccelerateConfiguration(ctx, &s3.GetBucketAccelerateConfigurationInput{Bucket: bucket})
 	requireCode(t, err, "NotImplemented")
 	assert.Equal(t, 2, sb.Requests()["PutObject"])
+}
+
+// With the enforcing setup, a bucket policy AWS would refuse is refused
+// with 400 MalformedPolicy naming the problem, and nothing is stored.
+func TestInvalidBucketPolicyRefused(t *testing.T) {
+	sb, err := enforce.Start()
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	ctx := t.Context()
+	root := sb.Root(sandbox.AccountB)
+	c := sb.S3(root)
+	require.NoError(t, sb.CreateBucket(ctx, root, "dst"))
+	for _, tc := range []struct{ name, doc, want string }{
+		{"not JSON", `{nope`, "Policies must be valid JSON"},
+		{"array", `[]`, "Policies must be valid JSON"},
+		{"bad Effect", `{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::dst/*"}]}`, "Statement[0].Effect"},
+		{"no Action", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Resource":"arn:aws:s3:::dst/*"}]}`, "Statement[0].Action"},
+		{"unknown Version", `{"Version":"2020-01-01","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::dst/*"}]}`, "Version"},
+		{"unknown element", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::dst/*","Colour":"red"}]}`, "Colour"},
+		{"no statements", `{"Version":"2012-10-17","Statement":[]}`, "Statement"},
+		{"no Principal", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::dst/*"}]}`, "Statement[0].Principal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("dst"), Policy: aws.String(tc.doc)})
+			requireCode(t, err, "MalformedPolicy")
+			requireStatus(t, err, 400)
+			assert.ErrorContains(t, err, tc.want)
+			assert.Empty(t, sb.BucketPolicy("dst"))
+		})
+	}
+}
+
+// The bucket owner's root user may always read, replace and delete the
+// bucket policy, even one that denies every action to everyone; everyone
+// else, the owner account's users included, stays locked out by it.
+func TestBucketPolicyLockOutProtection(t *testing.T) {
+	sb, err := enforce.Start()
+	require.NoError(t, err)
+	t.Cleanup(sb.Close)
+	ctx := t.Context()
+	root := sb.Root(sandbox.AccountB)
+	c := sb.S3(root)
+	require.NoError(t, sb.CreateBucket(ctx, root, "locked"))
+	admin, err := sb.AddUser(sandbox.AccountB, "admin", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+	require.NoError(t, err)
+	denyAll := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::locked","arn:aws:s3:::locked/*"]}]}`
+	bucket := aws.String("locked")
+	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(denyAll)})
+	require.NoError(t, err)
+
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket})
+	requireCode(t, err, "AccessDenied")
+	_, err = sb.S3(admin).GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	requireCode(t, err, "AccessDenied")
+
+	got, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: bucket})
+	require.NoError(t, err)
+	assert.Equal(t, denyAll, aws.ToString(got.Policy))
+	relaxed := strings.Replace(denyAll, `"s3:*"`, `"s3:DeleteBucket"`, 1)
+	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(relaxed)})
+	require.NoError(t, err)
+	_, err = c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: bucket})
+	require.NoError(t, err, "the replaced policy no longer denies listing")
+	_, err = c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: bucket, Policy: aws.String(denyAll)})
+	require.NoError(t, err)
+	_, err = c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: bucket})
+	require.NoError(t, err)
+	assert.Empty(t, sb.BucketPolicy("locked"))
 }

@@ -113,6 +113,7 @@ type Sandbox struct {
 	backend    *backend
 	opts       options
 	authorizer atomic.Pointer[Authorizer]
+	validator  atomic.Pointer[PolicyValidator]
 
 	mu   sync.RWMutex
 	keys map[string]*identity // access key id -> identity

@@ -10,6 +10,8 @@ package enforce
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/xacct/xacct"
@@ -70,12 +72,43 @@ func Authorizer() sandbox.Authorizer {
 	}
 }
 
-// Start runs a sandbox that enforces policies from the first request.
+// PolicyValidator returns a sandbox.PolicyValidator that refuses what
+// xacct.ParsePolicy refuses (bad JSON shape, unknown elements, bad Effect,
+// missing Action, unknown Version, …) and what AWS refuses for the kind of
+// document: a bucket or trust policy statement without Principal or
+// NotPrincipal, an identity policy statement with one.
+func PolicyValidator() sandbox.PolicyValidator {
+	return func(kind sandbox.PolicyKind, doc string) error {
+		p, err := xacct.ParsePolicy([]byte(doc))
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		var errs []error
+		for i, st := range p.Statement {
+			named := st.Principal != nil || st.NotPrincipal != nil
+			field := fmt.Sprintf("Statement[%d].Principal", i)
+			switch {
+			case kind == sandbox.PolicyIdentity && named:
+				errs = append(errs, &xacct.ValidationError{Field: field, Rule: "an identity policy must not specify a principal", Err: xacct.ErrInvalidPolicy})
+			case kind != sandbox.PolicyIdentity && !named:
+				errs = append(errs, &xacct.ValidationError{Field: field, Rule: "a " + kind.String() + " must name a Principal or NotPrincipal", Err: xacct.ErrInvalidPolicy})
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		return nil
+	}
+}
+
+// Start runs a sandbox that enforces policies from the first request and
+// refuses invalid policy documents as AWS does.
 func Start(opts ...sandbox.Option) (*sandbox.Sandbox, error) {
 	sb, err := sandbox.Start(opts...)
 	if err != nil {
 		return nil, err
 	}
 	sb.SetAuthorizer(Authorizer())
+	sb.SetPolicyValidator(PolicyValidator())
 	return sb, nil
 }
