@@ -80,6 +80,9 @@ func runSandbox(ctx context.Context, o sandboxOptions, stdout, stderr io.Writer)
 		return fmt.Errorf("start sandbox: %w", err)
 	}
 	defer sb.Close()
+	// Without access checks, policy documents are still refused when AWS
+	// would refuse them.
+	sb.SetPolicyValidator(enforce.PolicyValidator())
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port)))
 	if err != nil {
 		return err

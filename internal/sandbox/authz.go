@@ -83,6 +83,7 @@ const (
 	PolicyTrust
 )
 
+// String names the kind, as in "bucket policy".
 func (k PolicyKind) String() string {
 	switch k {
 	case PolicyBucket:
