@@ -332,7 +332,7 @@ func (r *syncRun) run(ctx context.Context) {
 		case <-workCtx.Done():
 			return false
 		}
-	}, dels.add)
+	}, dels.add, true)
 	close(tasks)
 	workers.Wait()
 
@@ -383,9 +383,12 @@ func (d *deleteSet) add(key string, size int64) {
 }
 
 // merge walks both listings in key order, decides per key, sends copies to
-// copyFn and destination-only keys to delFn. It reports whether both
-// listings completed.
-func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn func(key string, size int64)) bool {
+// copyFn and destination-only keys to delFn. With tally it also counts
+// listed, skipped and excluded keys and reports skips to the progress
+// listener; a second pass over the same keys passes false, so that
+// nothing is counted or reported twice. It reports whether both listings
+// completed.
+func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn func(key string, size int64), tally bool) bool {
 	listCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srcNext, srcStop := iter.Pull2(List(listCtx, r.c.src, r.src, WithExpectedBucketOwner(r.o.srcAccount), WithListRequestPayer(r.o.object.requestPayer)))
@@ -404,6 +407,11 @@ func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn f
 		}
 		return obj, true, true
 	}
+	count := func(n *atomic.Int64) {
+		if tally {
+			n.Add(1)
+		}
+	}
 	s, sOK, sFine := next(srcNext, r.src)
 	d, dOK, dFine := next(dstNext, r.dst)
 	for sFine && dFine && (sOK || dOK) {
@@ -419,30 +427,30 @@ func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn f
 		}
 		switch {
 		case sOK && (!dOK || sRel < dRel):
-			r.listed.Add(1)
+			count(&r.listed)
 			if !r.included(sRel) {
-				r.excluded.Add(1)
+				count(&r.excluded)
 			} else if !copyFn(copyTask{rel: sRel, obj: s}) {
 				return false
 			}
 			s, sOK, sFine = next(srcNext, r.src)
 		case dOK && (!sOK || dRel < sRel):
 			if !r.included(dRel) {
-				r.excluded.Add(1)
+				count(&r.excluded)
 			} else if r.o.delete {
 				delFn(d.Key, d.Size)
 			}
 			d, dOK, dFine = next(dstNext, r.dst)
 		default:
-			r.listed.Add(1)
+			count(&r.listed)
 			switch {
 			case !r.included(sRel):
-				r.excluded.Add(1)
+				count(&r.excluded)
 			case r.differ(s, d):
 				if !copyFn(copyTask{rel: sRel, obj: s}) {
 					return false
 				}
-			default:
+			case tally:
 				r.skipped.Add(1)
 				r.event(ObjectEvent{Action: ActionSkip, Source: r.src.child(sRel), Destination: r.dst.child(sRel), Size: s.Size, DryRun: r.o.dryRun})
 			}
@@ -522,10 +530,16 @@ func (r *syncRun) transfer(ctx context.Context, t copyTask) error {
 }
 
 // copyServerSide copies with one CopyObject, or in parts (see
-// copyInParts), run as the destination client's principal.
+// copyInParts), run as the destination client's principal. A source
+// uploaded in parts that UploadPartCopy cannot repeat, below the
+// multipart copy threshold, falls back to one CopyObject.
 func (r *syncRun) copyServerSide(ctx context.Context, from, to Location, obj Object) error {
 	if r.copyInParts(obj) {
-		return r.copyMultipart(ctx, from, to, obj)
+		err := r.copyMultipart(ctx, from, to, obj)
+		if !errors.Is(err, errLayoutNotCopyable) {
+			return err
+		}
+		r.o.logger.LogAttrs(ctx, slog.LevelDebug, "copying whole", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("reason", err))
 	}
 	in := &s3.CopyObjectInput{
 		Bucket:                    aws.String(to.Bucket),
@@ -574,9 +588,10 @@ func (r *syncRun) deleteBatch(ctx context.Context, items []deleteItem) {
 	}
 }
 
-// deleteStreaming repeats the merge without copying and deletes
-// destination-only keys in batches as it finds them, never more than
-// planned (the cap was checked against planned).
+// deleteStreaming repeats the merge without copying, counting or
+// reporting (the first pass did all three) and deletes destination-only
+// keys in batches as it finds them, never more than planned (the cap was
+// checked against planned).
 func (r *syncRun) deleteStreaming(ctx context.Context, planned int64) {
 	batch := make([]deleteItem, 0, maxDeleteBatch)
 	var seen int64
@@ -590,7 +605,7 @@ func (r *syncRun) deleteStreaming(ctx context.Context, planned int64) {
 			r.deleteObjects(ctx, batch)
 			batch = batch[:0]
 		}
-	})
+	}, false)
 	if seen > planned {
 		r.fail(fmt.Errorf("%w: the destination changed during the sync; %d more objects were not deleted", ErrDeleteCapExceeded, seen-planned))
 	}
@@ -618,6 +633,7 @@ func (r *syncRun) deleteObjects(ctx context.Context, items []deleteItem) {
 		Bucket:              aws.String(r.dst.Bucket),
 		Delete:              &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		ExpectedBucketOwner: optional(r.o.dstAccount),
+		RequestPayer:        r.o.object.payer(),
 	})
 	failed := make(map[string]error)
 	if err != nil {

@@ -2,6 +2,7 @@ package xacct
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -23,21 +24,42 @@ const (
 )
 
 // copyInParts decides between one CopyObject and a multipart copy.
-// Objects from the multipart copy threshold on are copied in parts, and
-// those above MaxCopyObjectSize always. Under CompareETag the ETag must survive
-// the copy, so the source's layout decides instead: an object written in
-// parts is copied with the same parts, one written whole is copied whole.
+// Objects above MaxCopyObjectSize are always copied in parts.
+//
+// An object uploaded in parts (its ETag ends in -N) is copied in parts at
+// any size and whatever the compare strategy, with its own part sizes
+// (see copyMultipart), so that the copy gets the source's ETag. That
+// costs more requests than one CopyObject for a small multipart object
+// (a HeadObject and an UploadPartCopy per part, plus creating and
+// completing the upload, against one request), but one CopyObject would
+// give the copy a single-part ETag that can never be compared with the
+// source's: CompareETag would copy it again on every sync, Verify could
+// only compare sizes unless both sides share a whole-object checksum, and
+// the check after the copy would need two HeadObjects and could still
+// prove nothing when the source has only a checksum of its parts. With
+// the same parts, the completion's ETag proves the copy by itself.
+//
+// A single-part object is copied whole below the multipart copy
+// threshold, and also above it under CompareETag, so that its ETag
+// survives too.
 func (r *syncRun) copyInParts(obj Object) bool {
 	switch {
 	case obj.Size == 0:
 		return false
 	case obj.Size > MaxCopyObjectSize:
 		return true
+	case etagParts(obj.ETag) > 0:
+		return true
 	case r.o.compare == CompareETag:
-		return etagParts(obj.ETag) > 0
+		return false
 	}
 	return obj.Size >= r.o.copyThreshold
 }
+
+// errLayoutNotCopyable is a source whose parts UploadPartCopy cannot
+// repeat: a part other than the last below MinPartSize, or any part
+// above MaxPartSize.
+var errLayoutNotCopyable = errors.New("source part layout cannot be repeated by UploadPartCopy")
 
 // copyObject runs a CopyObject prepared by copyServerSide: it adds the
 // properties and destination settings the options ask for, falls back to
@@ -160,8 +182,8 @@ func (r *syncRun) sourceParts(ctx context.Context, from Location, obj Object, n 
 	}
 	var total int64
 	for i, n := range sizes {
-		if n <= 0 || n > MaxPartSize {
-			return nil, fmt.Errorf("source part %d is %d bytes: not a copyable part", i+1, n)
+		if n <= 0 || n > MaxPartSize || (n < MinPartSize && i < len(sizes)-1) {
+			return nil, fmt.Errorf("%w: part %d of %d is %d bytes", errLayoutNotCopyable, i+1, len(sizes), n)
 		}
 		total += n
 	}
@@ -175,7 +197,10 @@ func (r *syncRun) sourceParts(ctx context.Context, from Location, obj Object, n 
 // with the source's properties, UploadPartCopy of every part in parallel
 // (each guarded by the listed ETag), CompleteMultipartUpload, then
 // verification. The parts repeat the source's own when it was uploaded in
-// parts, so the ETag survives. On failure or cancellation the upload is
+// parts, so the ETag survives. When they cannot be repeated it cuts parts
+// of WithPartSize, or, below the multipart copy threshold, returns
+// errLayoutNotCopyable before starting an upload, for one CopyObject to
+// copy the object instead. On failure or cancellation the upload is
 // aborted and the error is a *MultipartUploadError naming it.
 func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Object) error {
 	o := &r.o.object
@@ -193,11 +218,19 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 		obj.ETag = etag
 	}
 	var parts []copyPart
+	sameParts := false
 	if n := etagParts(etag); n > 0 && n <= MaxParts {
-		if parts, err = r.sourceParts(ctx, from, obj, n, size); err != nil {
+		parts, err = r.sourceParts(ctx, from, obj, n, size)
+		switch {
+		case err == nil:
+			sameParts = true
+		case !errors.Is(err, errLayoutNotCopyable):
+			return err
+		case size < r.o.copyThreshold && size <= MaxCopyObjectSize:
 			return err
 		}
-	} else {
+	}
+	if !sameParts {
 		parts = planParts(size, r.o.partSize)
 	}
 
@@ -231,7 +264,9 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 	if o.noVerify {
 		return nil
 	}
-	return r.verifyCopy(ctx, from, to, obj, headFacts(h), completeFacts(out))
+	written := completeFacts(out)
+	written.sameParts = sameParts
+	return r.verifyCopy(ctx, from, to, obj, headFacts(h), written)
 }
 
 // createUpload starts the multipart upload in describes. When the

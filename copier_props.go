@@ -66,7 +66,8 @@ const DefaultPartConcurrency = 8
 const MaxPartConcurrency = 256
 
 // objectOptions are the options that decide how each object is written
-// and checked. The zero value is the default.
+// and checked. The zero value is the default but for partConcurrency,
+// which defaultCopierOptions sets.
 type objectOptions struct {
 	props           CopyProps
 	storageClass    types.StorageClass
@@ -127,11 +128,13 @@ func WithObjectLock(on bool) CopierOption {
 }
 
 // WithVerify turns the check after each copy on or off. The check compares
-// sizes and ETags, or full-object checksums (CRC32, CRC32C, CRC64NVME,
-// SHA1, SHA256) when the ETags cannot be compared (SSE-KMS, or a
-// different part layout); it needs no extra request when the ETags match.
-// A mismatch fails the object and removes the bad copy, so the next sync
-// copies it again. Default on.
+// sizes and ETags, or checksums (CRC32, CRC32C, CRC64NVME, SHA1, SHA256,
+// of the whole object or of the same parts) when the ETags cannot be
+// compared (SSE-KMS, or a different part layout); it needs no extra
+// request when the ETags match. A mismatch fails the object and removes
+// the bad copy, so the next sync copies it again. A copy that nothing but
+// its size can be compared with is kept, and the report carries a
+// WarningNotVerified for it. Default on.
 func WithVerify(on bool) CopierOption {
 	return func(o *copierOptions) { o.object.noVerify = !on }
 }
@@ -162,18 +165,13 @@ func (o *objectOptions) validate() error {
 	if o.kmsKeyID != "" && o.sse == types.ServerSideEncryptionAes256 {
 		return bad("KMS key id", o.kmsKeyID, "needs SSE-KMS, not AES256")
 	}
-	if o.partConcurrency < 0 || o.partConcurrency > MaxPartConcurrency {
+	if o.partConcurrency < 1 || o.partConcurrency > MaxPartConcurrency {
 		return bad("part concurrency", o.partConcurrency, fmt.Sprintf("must be between 1 and %d", MaxPartConcurrency))
 	}
 	return nil
 }
 
-func (o *objectOptions) parts() int {
-	if o.partConcurrency == 0 {
-		return DefaultPartConcurrency
-	}
-	return o.partConcurrency
-}
+func (o *objectOptions) parts() int { return o.partConcurrency }
 
 func (o *objectOptions) payer() types.RequestPayer {
 	if o.requestPayer {
@@ -203,10 +201,14 @@ const (
 	// because the source's tags could not be read (s3:GetObjectTagging)
 	// or the destination refused them (s3:PutObjectTagging).
 	WarningTagsNotCopied WarningKind = iota + 1
-	// WarningNotVerified: the copy was written, and S3 checked the bytes
-	// it received against their checksum, but the write's response could
-	// not prove it equal to the source and the destination identity may
-	// not read it back (s3:GetObject on the destination) to compare.
+	// WarningNotVerified: the copy was written with the source's size,
+	// and S3 checked the bytes it received against their checksum, but
+	// it could not be proven equal to the source: the write's response
+	// did not settle it and either the destination identity may not read
+	// it back (s3:GetObject on the destination), or neither ETags nor
+	// checksums describe both objects the same way (ErrNotComparable),
+	// such as a source with only a checksum of its parts written again in
+	// other parts, or no checksum at all under SSE-KMS.
 	WarningNotVerified
 )
 
@@ -492,6 +494,14 @@ func (c checksum) comparable(d checksum) bool {
 		return false
 	}
 	return c.kind() != types.ChecksumTypeComposite || partSuffix(c.value) == partSuffix(d.value)
+}
+
+// describe returns the checksum as "CRC32 (COMPOSITE) v", or "none".
+func (c checksum) describe() string {
+	if c.algorithm == "" {
+		return "none"
+	}
+	return string(c.algorithm) + " (" + string(c.kind()) + ") " + c.value
 }
 
 func pickChecksum(typ types.ChecksumType, crc32, crc32c, crc64, sha1, sha256 *string) checksum {

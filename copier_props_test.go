@@ -3,6 +3,7 @@ package xacct_test
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -194,17 +195,44 @@ func TestCopyOptionsAreValidated(t *testing.T) {
 	}
 }
 
+// A part concurrency of 0 or less is refused, as WithConcurrency refuses
+// it, not silently replaced by the default; the error names the value.
+func TestPartConcurrencyMustBePositive(t *testing.T) {
+	e := newEnv(t)
+	for _, n := range []int{0, -1, xacct.MaxPartConcurrency + 1} {
+		_, err := xacct.NewCopier(e.client, xacct.WithPartConcurrency(n))
+		var verr *xacct.ValidationError
+		require.ErrorAs(t, err, &verr, "part concurrency %d", n)
+		assert.ErrorIs(t, err, xacct.ErrInvalidOption)
+		assert.Equal(t, "part concurrency", verr.Field)
+		assert.Equal(t, strconv.Itoa(n), verr.Value)
+		// Per call too.
+		_, err = e.copier(t).Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""), xacct.WithPartConcurrency(n))
+		assert.ErrorAs(t, err, &verr)
+	}
+	for _, n := range []int{1, xacct.MaxPartConcurrency} {
+		_, err := xacct.NewCopier(e.client, xacct.WithPartConcurrency(n))
+		assert.NoError(t, err, n)
+	}
+}
+
 func TestRequestPayerOnEveryRequest(t *testing.T) {
 	for _, p := range copyPaths {
 		t.Run(p.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.putRich(t, "rich.bin", p.size)
+			// A destination-only object, so the sync's DeleteObjects runs.
+			e.put(t, e.dst, map[string]string{"stale.txt": "x"})
 			var mu sync.Mutex
 			missing := map[string]bool{}
+			seen := map[string]bool{}
 			client := s3.NewFromConfig(e.sb.Config(e.sb.Root(sandbox.AccountA)), func(o *s3.Options) {
 				o.UsePathStyle = true
 				o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
 					return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("payerCheck", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+						mu.Lock()
+						seen[awsmiddleware.GetOperationName(ctx)] = true
+						mu.Unlock()
 						if req, ok := in.Request.(*smithyhttp.Request); ok && req.Header.Get("X-Amz-Request-Payer") != "requester" {
 							mu.Lock()
 							if op := awsmiddleware.GetOperationName(ctx); op != "GetBucketOwnershipControls" { // a bucket call: no payer
@@ -218,8 +246,10 @@ func TestRequestPayerOnEveryRequest(t *testing.T) {
 			})
 			c, err := xacct.NewCopier(client, xacct.WithRequestPayer(true), xacct.WithMultipartThreshold(5*mib), xacct.WithPartSize(5*mib), xacct.WithPreflight(false))
 			require.NoError(t, err)
-			_, err = c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+			rep, err := c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""), xacct.WithDelete(true))
 			require.NoError(t, err)
+			assert.EqualValues(t, 1, rep.Deleted)
+			assert.True(t, seen["DeleteObjects"], "the sync's delete was sent")
 			_, err = c.Verify(t.Context(), loc(e.src, ""), loc(e.dst, ""))
 			require.NoError(t, err)
 			assert.Empty(t, missing, "operations sent without x-amz-request-payer")

@@ -208,27 +208,32 @@ func TestSyncDelete(t *testing.T) {
 				t.Cleanup(xacct.SetDeleteBufferLimit(n))
 			}
 			e := newEnv(t)
-			e.put(t, e.src, map[string]string{"a": "1", "c": "3"})
-			e.put(t, e.dst, map[string]string{"a": "1", "b": "x", "d": "x", "e": "x"})
+			e.put(t, e.src, map[string]string{"a": "1", "c": "3", "xs": "excluded"})
+			e.put(t, e.dst, map[string]string{"a": "1", "b": "x", "d": "x", "e": "x", "xd": "keep"})
 
-			rep, err := e.copier(t).Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+			rep, err := e.copier(t, xacct.WithFilters(xacct.Exclude("x*"))).Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
 			require.NoError(t, err)
 			assert.Zero(t, rep.Deleted, "no delete unless asked")
-			assert.Len(t, e.contents(t, e.dst, ""), 5)
+			assert.Len(t, e.contents(t, e.dst, ""), 6)
 
-			var deleted []string
+			// Every key is counted and reported once, whichever delete
+			// path runs: the second listing pass only deletes.
+			var events []string
 			var mu sync.Mutex
-			rep, err = e.copier(t, xacct.WithDelete(true), xacct.WithProgress(xacct.ProgressFunc(func(ev xacct.ObjectEvent) {
-				if ev.Action == xacct.ActionDelete {
-					mu.Lock()
-					deleted = append(deleted, ev.Destination.Prefix)
-					mu.Unlock()
-				}
+			rep, err = e.copier(t, xacct.WithDelete(true), xacct.WithFilters(xacct.Exclude("x*")), xacct.WithProgress(xacct.ProgressFunc(func(ev xacct.ObjectEvent) {
+				mu.Lock()
+				events = append(events, ev.Action.String()+" "+ev.Destination.Prefix)
+				mu.Unlock()
 			}))).Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
 			require.NoError(t, err)
+			assert.EqualValues(t, 3, rep.Listed, "a, c, xs")
+			assert.EqualValues(t, 2, rep.Skipped, "a and c are up to date")
+			assert.EqualValues(t, 2, rep.Excluded, "xs at the source, xd at the destination")
+			assert.Zero(t, rep.Copied)
 			assert.EqualValues(t, 3, rep.Deleted)
-			assert.ElementsMatch(t, []string{"b", "d", "e"}, deleted)
-			assert.Equal(t, map[string]string{"a": "1", "c": "3"}, e.contents(t, e.dst, ""))
+			assert.Zero(t, rep.Failed)
+			assert.ElementsMatch(t, []string{"skip a", "skip c", "delete b", "delete d", "delete e"}, events)
+			assert.Equal(t, map[string]string{"a": "1", "c": "3", "xd": "keep"}, e.contents(t, e.dst, ""))
 		})
 	}
 }

@@ -66,6 +66,11 @@ type objectFacts struct {
 	sseKnown bool
 	checksum checksum
 	headed   bool
+	// sameParts is set on a copy written with the part sizes of the
+	// source it is compared with, so that its multipart ETag and
+	// composite checksum can differ from the source's only if the bytes
+	// do.
+	sameParts bool
 }
 
 func headFacts(h *s3.HeadObjectOutput) objectFacts {
@@ -118,25 +123,41 @@ func compareFacts(src, dst objectFacts) (m *mismatch, proven bool) {
 	if src.size >= 0 && dst.size >= 0 && src.size != dst.size {
 		return &mismatch{"size", strconv.FormatInt(src.size, 10), strconv.FormatInt(dst.size, 10)}, true
 	}
+	// Multipart ETags and composite checksums depend on the part sizes,
+	// which the part count alone does not pin down: equal bytes cut at
+	// other boundaries give other values. Equal values prove equal bytes;
+	// different ones prove different bytes only when both objects were
+	// cut the same way.
+	sameParts := src.sameParts || dst.sameParts
 	if src.checksum.comparable(dst.checksum) {
 		if src.checksum.value == dst.checksum.value {
 			return nil, true
 		}
-		return &mismatch{"checksum " + string(src.checksum.algorithm), src.checksum.value, dst.checksum.value}, true
+		if src.checksum.kind() != types.ChecksumTypeComposite || sameParts {
+			return &mismatch{"checksum " + string(src.checksum.algorithm), src.checksum.value, dst.checksum.value}, true
+		}
 	}
 	// A plain MD5 ETag is the MD5 of the bytes, so two differ only when the
-	// bytes do. Multipart ETags also depend on the part sizes, which the
-	// part count alone does not pin down: equal bytes uploaded in parts of
-	// other sizes give another ETag, so they prove nothing either way.
-	if src.etag != "" && dst.etag != "" && src.md5ETag() && dst.md5ETag() && partSuffix(src.etag) == "" && partSuffix(dst.etag) == "" {
+	// bytes do; so do two multipart ETags of the same parts.
+	if src.etag != "" && dst.etag != "" && src.md5ETag() && dst.md5ETag() && partSuffix(src.etag) == partSuffix(dst.etag) &&
+		(partSuffix(src.etag) == "" || sameParts) {
 		return &mismatch{"ETag", strconv.Quote(src.etag), strconv.Quote(dst.etag)}, true
 	}
 	return nil, false
 }
 
+// ErrNotComparable is wrapped by the error of a WarningNotVerified given
+// when a copy's size matches its source's but neither its ETag nor any
+// checksum describes both objects the same way, so that equal bytes
+// cannot be told from different ones.
+var ErrNotComparable = errors.New("copy cannot be compared with its source beyond its size")
+
 // verifyCopy checks a finished copy. When the facts at hand (listing,
 // write response) prove it, no request is made; otherwise both objects
-// are read with HeadObject.
+// are read with HeadObject, with their checksums. A difference fails the
+// object; a copy that neither proves equal nor different (no ETag or
+// checksum in common, or a destination the writer may not read) is kept
+// with a WarningNotVerified, never passed in silence.
 func (r *syncRun) verifyCopy(ctx context.Context, from, to Location, obj Object, src, dst objectFacts) error {
 	m, proven := compareFacts(src, dst)
 	switch {
@@ -167,15 +188,28 @@ func (r *syncRun) verifyCopy(ctx context.Context, from, to Location, obj Object,
 			// to read there; the object was still written and S3 checked
 			// the bytes it received, so this is worth a warning, not a
 			// failed object.
-			r.warnings.add(&ObjectWarning{Kind: WarningNotVerified, Bucket: from.Bucket, Key: from.Prefix, Err: err})
+			r.notVerified(ctx, from, err)
 			return nil
 		}
 		return fmt.Errorf("verify: head destination: %w", err)
 	}
-	if m, _ = compareFacts(src, headFacts(h)); m == nil {
-		return nil
+	written := headFacts(h)
+	written.sameParts = dst.sameParts
+	m, proven = compareFacts(src, written)
+	switch {
+	case m != nil:
+		return r.mismatch(ctx, to, m)
+	case !proven:
+		r.notVerified(ctx, from, fmt.Errorf("%w: ETag %q at the source, %q at the destination; checksum %s at the source, %s at the destination",
+			ErrNotComparable, src.etag, written.etag, src.checksum.describe(), written.checksum.describe()))
 	}
-	return r.mismatch(ctx, to, m)
+	return nil
+}
+
+// notVerified records that the copy of from was kept unproven.
+func (r *syncRun) notVerified(ctx context.Context, from Location, err error) {
+	r.warnings.add(&ObjectWarning{Kind: WarningNotVerified, Bucket: from.Bucket, Key: from.Prefix, Err: err})
+	r.o.logger.LogAttrs(ctx, slog.LevelWarn, "copy not verified", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("error", err))
 }
 
 // mismatch removes a copy that differs from its source and returns the

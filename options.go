@@ -34,8 +34,9 @@ const (
 	// multipart_threshold.
 	DefaultMultipartThreshold = 8 << 20
 	// DefaultMultipartCopyThreshold is the size from which server-side
-	// copies use UploadPartCopy: MaxCopyObjectSize (5 GiB), the largest
-	// object one CopyObject can copy.
+	// copies of objects written in one request use UploadPartCopy:
+	// MaxCopyObjectSize (5 GiB), the largest object one CopyObject can
+	// copy. Objects uploaded in parts are copied in parts at any size.
 	DefaultMultipartCopyThreshold = MaxCopyObjectSize
 	// MaxPutObjectSize is the largest object one PutObject writes, in
 	// bytes (5 GiB).
@@ -92,7 +93,9 @@ const (
 	CompareSizeOnly
 	// CompareETag copies when the sizes or ETags differ. ETags are equal
 	// for objects with the same bytes uploaded the same way (single part,
-	// or the same part sizes), which server-side copies preserve.
+	// or the same part sizes), which server-side copies preserve under
+	// every strategy: an object uploaded in parts is copied with the same
+	// parts, one written whole is copied whole below MaxCopyObjectSize.
 	CompareETag
 )
 
@@ -180,6 +183,7 @@ func defaultCopierOptions() copierOptions {
 		preflight:   true,
 
 		copyThreshold: DefaultMultipartCopyThreshold,
+		object:        objectOptions{partConcurrency: DefaultPartConcurrency},
 	}
 }
 
@@ -307,13 +311,20 @@ func (o *copierOptions) uploadCutoff() int64 {
 }
 
 // WithMultipartCopyThreshold sets only the server-side threshold, in
-// bytes, from 1 to MaxCopyObjectSize: objects from it on are copied with
-// UploadPartCopy in parallel parts, smaller ones with one CopyObject.
-// Objects above MaxCopyObjectSize are always copied in parts, and under
-// CompareETag the source's layout decides, so that ETags stay comparable.
-// Default DefaultMultipartCopyThreshold (5 GiB): one CopyObject moves no
-// bytes through the client and is the cheapest request for anything S3
-// allows it for, as rclone's copy cutoff also judges.
+// bytes, from 1 to MaxCopyObjectSize: objects written in one request are
+// copied from it on with UploadPartCopy in parallel parts, smaller ones
+// with one CopyObject. Objects above MaxCopyObjectSize are always copied
+// in parts. Objects uploaded in parts are copied in parts at any size,
+// with their own part sizes, so that the copy keeps the source's ETag and
+// later syncs and Verify compare the two from listings alone; this costs
+// a HeadObject and an UploadPartCopy per part instead of one CopyObject
+// for small ones (only where the source's parts cannot be repeated, such
+// as parts under MinPartSize, does the threshold decide for them too).
+// Under CompareETag objects written in one request are copied whole at
+// any size up to MaxCopyObjectSize, for the same reason. Default
+// DefaultMultipartCopyThreshold (5 GiB): one CopyObject moves no bytes
+// through the client and is the cheapest request for anything S3 allows
+// it for, as rclone's copy cutoff also judges.
 func WithMultipartCopyThreshold(n int64) CopierOption {
 	return func(o *copierOptions) { o.copyThreshold = n }
 }
