@@ -3,11 +3,11 @@ package xacct_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -366,19 +366,33 @@ func TestMultipartCopySourceChangedMidway(t *testing.T) {
 	}}
 	c, err := xacct.NewCopier(client, xacct.WithMultipartThreshold(5*mib), xacct.WithPartSize(5*mib), xacct.WithPartConcurrency(1))
 	require.NoError(t, err)
-	_, err = c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+	rep, err := c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+	require.True(t, once.Load(), "the source was replaced during the copy")
+	assert.EqualValues(t, 1, rep.Failed)
+	assert.Zero(t, rep.Copied)
 	var mp *xacct.MultipartUploadError
 	require.ErrorAs(t, err, &mp)
-	assert.True(t, errors.Is(err, err) && strings.Contains(err.Error(), "PreconditionFailed"), err.Error())
-	assert.Empty(t, e.uploads(t, e.dst))
+	assert.Equal(t, "big.bin", mp.Key)
+	assert.NotEmpty(t, mp.UploadID)
+	assert.NoError(t, mp.AbortErr)
+	// The part copies are pinned to the listed ETag: S3 refuses the next
+	// one with PreconditionFailed rather than mix two versions.
+	var apiErr smithy.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "PreconditionFailed", apiErr.ErrorCode())
+	assert.Empty(t, e.uploads(t, e.dst), "the upload was aborted")
+	_, err = e.client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(e.dst), Key: aws.String("big.bin")})
+	assert.Error(t, err, "no object was written")
 }
 
 // BenchmarkLargeObject copies 4 objects of 64 MiB, uploaded in 8 MiB
 // parts as aws-cli uploads them, with the Copier (server-side multipart
-// copy repeating the source's parts, verified) and with a bare CopyObject
-// per object on the same server, so the two figures are a ratio from one
-// run. On the in-memory sandbox both move every byte through one process;
-// on S3 neither leaves the service.
+// copy with UploadPartCopy repeating the source's 8 parts, verified; the
+// multipart copy threshold is set to 8 MiB so the path is taken whatever
+// the source's layout, and the benchmark checks that it is) and with a
+// bare CopyObject per object on the same server, so the two figures are a
+// ratio from one run. On the in-memory sandbox both move every byte
+// through one process; on S3 neither leaves the service.
 func BenchmarkLargeObject(b *testing.B) {
 	const objects, size = 4, 64 * mib
 	sb, err := sandbox.Start()
@@ -409,13 +423,17 @@ func BenchmarkLargeObject(b *testing.B) {
 		b.ReportMetric(float64(objects*size*b.N)/mib/b.Elapsed().Seconds(), "MiB/s")
 	}
 
-	c, err := xacct.NewCopier(client, xacct.WithPreflight(false))
+	c, err := xacct.NewCopier(client, xacct.WithPreflight(false), xacct.WithMultipartCopyThreshold(8*mib))
 	require.NoError(b, err)
 	b.Run("xacct-multipart", func(b *testing.B) {
 		for b.Loop() {
+			before := sb.Requests()
 			rep, err := c.Sync(ctx, loc(e.src, ""), loc(e.dst, ""))
 			require.NoError(b, err)
 			require.EqualValues(b, objects, rep.Copied)
+			after := sb.Requests()
+			require.Equal(b, objects*len(sizes), after["UploadPartCopy"]-before["UploadPartCopy"], "every object copied in parts")
+			require.Zero(b, after["CopyObject"]-before["CopyObject"])
 			clean()
 		}
 		report(b)
@@ -437,4 +455,119 @@ func BenchmarkLargeObject(b *testing.B) {
 		}
 		report(b)
 	})
+}
+
+// sixGiBClient passes every request to the sandbox but makes huge.bin, a
+// small object there, look 6 GiB long in listings and HEADs, and records
+// its UploadPartCopy ranges instead of sending them, so that the planning
+// of an object over 5 GiB is exercised without moving its bytes. The
+// upload is created for real and aborted at completion.
+type sixGiBClient struct {
+	*s3.Client
+	mu     sync.Mutex
+	ranges map[int32]string
+	copies atomic.Int32
+}
+
+const sixGiB = int64(6) << 30
+
+func (c *sixGiBClient) ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {
+	out, err := c.Client.ListObjectsV2(ctx, in, optFns...)
+	if err == nil {
+		for i := range out.Contents {
+			if aws.ToString(out.Contents[i].Key) == "huge.bin" {
+				out.Contents[i].Size = aws.Int64(sixGiB)
+			}
+		}
+	}
+	return out, err
+}
+
+func (c *sixGiBClient) HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
+	out, err := c.Client.HeadObject(ctx, in, optFns...)
+	if err == nil && aws.ToString(in.Key) == "huge.bin" && in.PartNumber == nil {
+		out.ContentLength = aws.Int64(sixGiB)
+	}
+	return out, err
+}
+
+func (c *sixGiBClient) CopyObject(ctx context.Context, in *s3.CopyObjectInput, optFns ...func(*s3.Options)) (*s3.CopyObjectOutput, error) {
+	c.copies.Add(1)
+	return c.Client.CopyObject(ctx, in, optFns...)
+}
+
+func (c *sixGiBClient) UploadPartCopy(_ context.Context, in *s3.UploadPartCopyInput, _ ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
+	c.mu.Lock()
+	c.ranges[aws.ToInt32(in.PartNumber)] = aws.ToString(in.CopySourceRange)
+	c.mu.Unlock()
+	return &s3.UploadPartCopyOutput{CopyPartResult: &types.CopyPartResult{ETag: aws.String(fmt.Sprintf(`"part-%d"`, aws.ToInt32(in.PartNumber)))}}, nil
+}
+
+func (c *sixGiBClient) CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error) {
+	_, err := c.Client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: in.Bucket, Key: in.Key, UploadId: in.UploadId}, optFns...)
+	return &s3.CompleteMultipartUploadOutput{ETag: aws.String(`"done-1"`)}, err
+}
+
+// An object over 5 GiB is copied in parts with the default options (a
+// 5 GiB threshold), even under CompareETag and though written in one
+// request; the parts are of DefaultPartSize, contiguous, and cover it.
+func TestObjectOverFiveGiBIsCopiedInParts(t *testing.T) {
+	for _, compare := range []xacct.CompareStrategy{xacct.CompareSizeAndTime, xacct.CompareETag} {
+		t.Run(compare.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.putBytes(t, e.src, "huge.bin", []byte("stand-in for 6 GiB"))
+			client := &sixGiBClient{Client: e.client, ranges: map[int32]string{}}
+			c, err := xacct.NewCopier(client, xacct.WithCompare(compare), xacct.WithTransferMode(xacct.ModeServerSide),
+				xacct.WithPreflight(false), xacct.WithVerify(false))
+			require.NoError(t, err)
+			rep, err := c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, rep.Copied)
+			assert.Equal(t, sixGiB, rep.CopiedBytes)
+			assert.Zero(t, client.copies.Load(), "no CopyObject: S3 refuses it above 5 GiB")
+
+			const partSize = int64(xacct.DefaultPartSize)
+			require.Len(t, client.ranges, int(sixGiB/partSize))
+			for n := int32(1); n <= int32(len(client.ranges)); n++ {
+				first := int64(n-1) * partSize
+				assert.Equal(t, fmt.Sprintf("bytes=%d-%d", first, first+partSize-1), client.ranges[n], "part %d", n)
+			}
+			assert.Empty(t, e.uploads(t, e.dst))
+		})
+	}
+}
+
+// A sync cancelled while copies run, with deletes on, deletes nothing
+// (the copies did not all succeed) and leaves no multipart upload behind.
+func TestSyncCancelledMidwayDeletesNothingLeavesNoUpload(t *testing.T) {
+	e := newEnv(t)
+	for i := range 4 {
+		e.putBytes(t, e.src, fmt.Sprintf("big-%d.bin", i), pseudoRandom(uint64(30+i), 12*mib))
+	}
+	e.putBytes(t, e.src, "small.txt", []byte("small"))
+	stale := map[string]string{"stale-1.txt": "keep", "stale-2.txt": "keep"}
+	e.put(t, e.dst, stale)
+	remove := e.sb.InjectFault(sandbox.FaultSpec{Op: "UploadPartCopy", Kind: sandbox.FaultLatency, Latency: 300 * time.Millisecond})
+	defer remove()
+	ctx, cancel := context.WithCancel(t.Context())
+	var parts atomic.Int32
+	client := &hookClient{Client: e.client, beforePart: func() {
+		if parts.Add(1) == 1 {
+			time.AfterFunc(100*time.Millisecond, cancel)
+		}
+	}}
+	c, err := xacct.NewCopier(client, xacct.WithDelete(true), xacct.WithConcurrency(2), xacct.WithMultipartCopyThreshold(5*mib),
+		xacct.WithPartSize(5*mib), xacct.WithPartConcurrency(2))
+	require.NoError(t, err)
+	rep, err := c.Sync(ctx, loc(e.src, ""), loc(e.dst, ""))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Positive(t, parts.Load(), "copies had started")
+	assert.ErrorIs(t, err, xacct.ErrDeleteSkipped)
+	assert.Zero(t, rep.Deleted)
+	assert.Less(t, rep.Copied, int64(5))
+	got := e.contents(t, e.dst, "")
+	for k, v := range stale {
+		assert.Equal(t, v, got[k], "%s was kept", k)
+	}
+	assert.Empty(t, e.uploads(t, e.dst), "every multipart upload was aborted")
 }

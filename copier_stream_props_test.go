@@ -64,6 +64,7 @@ func TestStreamKeepsProperties(t *testing.T) {
 			key   string
 		}{
 			{"kept", nil, types.StorageClassStandardIa, "", ""},
+			{"SSE-S3", []xacct.CopierOption{xacct.WithSSE(types.ServerSideEncryptionAes256)}, types.StorageClassStandardIa, types.ServerSideEncryptionAes256, ""},
 			{"overridden", []xacct.CopierOption{xacct.WithStorageClass(types.StorageClassGlacierIr), xacct.WithSSEKMSKeyID("arn:aws:kms:us-east-1:222222222222:key/k-1")},
 				types.StorageClassGlacierIr, types.ServerSideEncryptionAwsKms, "arn:aws:kms:us-east-1:222222222222:key/k-1"},
 		} {
