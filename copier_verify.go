@@ -320,8 +320,10 @@ func (r *VerifyReport) OK() bool {
 // keys missing on either side, and for keys on both, sizes and ETags from
 // the listings. Where the ETags differ but cannot be compared (SSE-KMS,
 // different part layouts), both objects are read with HeadObject and
-// their full-object or same-layout checksums compared; with none in
-// common the key counts as SizeOnly. Prefixes are taken as folders and
+// their full-object checksums compared. When both were uploaded in the
+// same number of parts, their part sizes are read too (a HeadObject per
+// part and side) and, if equal, their multipart ETags and composite
+// checksums compared. With nothing in common the key counts as SizeOnly. Prefixes are taken as folders and
 // WithFilters applies, as in Sync; keys at the destination that the
 // source lacks are differences whether or not a sync would delete them.
 //
@@ -445,33 +447,68 @@ func (v *verifyRun) run(ctx context.Context) {
 }
 
 // deepCompare settles a pair of equal sizes and different ETags with a
-// HeadObject of each side.
+// HeadObject of each side. When both were uploaded in the same number of
+// parts and their multipart ETags or composite checksums differ, those
+// prove a difference only if the parts have the same sizes, so the part
+// sizes of both are read too (a HeadObject per part and side).
 func (v *verifyRun) deepCompare(ctx context.Context, rel string, s, d Object) {
-	head := func(client HeadObjectAPI, loc Location, owner string, obj Object) (objectFacts, error) {
-		h, err := client.HeadObject(ctx, &s3.HeadObjectInput{
+	head := func(client HeadObjectAPI, loc Location, owner string, obj Object, part int32) (*s3.HeadObjectOutput, error) {
+		in := &s3.HeadObjectInput{
 			Bucket:              aws.String(loc.Bucket),
 			Key:                 aws.String(obj.Key),
 			IfMatch:             ifMatch(obj),
-			ChecksumMode:        types.ChecksumModeEnabled,
 			ExpectedBucketOwner: optional(owner),
 			RequestPayer:        v.o.object.payer(),
-		})
-		if err != nil {
-			return objectFacts{}, &ObjectError{Op: "head", Bucket: loc.Bucket, Key: obj.Key, Err: err}
 		}
-		return headFacts(h), nil
+		if part > 0 {
+			in.PartNumber = aws.Int32(part)
+		} else {
+			in.ChecksumMode = types.ChecksumModeEnabled
+		}
+		h, err := client.HeadObject(ctx, in)
+		if err != nil {
+			return nil, &ObjectError{Op: "head", Bucket: loc.Bucket, Key: obj.Key, Err: err}
+		}
+		return h, nil
 	}
-	sf, err := head(v.c.src, v.src, v.o.srcAccount, s)
+	sh, err := head(v.c.src, v.src, v.o.srcAccount, s, 0)
 	if err != nil {
 		v.fail(err)
 		return
 	}
-	df, err := head(v.o.dst, v.dst, v.o.dstAccount, d)
+	dh, err := head(v.o.dst, v.dst, v.o.dstAccount, d, 0)
 	if err != nil {
 		v.fail(err)
 		return
 	}
+	sf, df := headFacts(sh), headFacts(dh)
 	m, proven := compareFacts(sf, df)
+	if n := etagParts(sf.etag); !proven && n > 0 && n == etagParts(df.etag) {
+		// The same part sizes on both sides make the two comparable.
+		err := forEachPart(ctx, n, v.o.object.parts(), func(ctx context.Context, i int) error {
+			a, err := head(v.c.src, v.src, v.o.srcAccount, s, int32(i+1))
+			if err != nil {
+				return err
+			}
+			b, err := head(v.o.dst, v.dst, v.o.dstAccount, d, int32(i+1))
+			if err != nil {
+				return err
+			}
+			if aws.ToInt64(a.ContentLength) != aws.ToInt64(b.ContentLength) {
+				return errLayoutsDiffer
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errLayoutsDiffer):
+		case err != nil:
+			v.fail(err)
+			return
+		default:
+			sf.sameParts = true
+			m, proven = compareFacts(sf, df)
+		}
+	}
 	switch {
 	case m != nil:
 		kind := ContentDiffers
@@ -483,6 +520,10 @@ func (v *verifyRun) deepCompare(ctx context.Context, rel string, s, d Object) {
 		v.matched(proven)
 	}
 }
+
+// errLayoutsDiffer stops the reading of part sizes at the first that
+// differs.
+var errLayoutsDiffer = errors.New("part sizes differ")
 
 func (v *verifyRun) fail(err error) {
 	v.mu.Lock()

@@ -68,3 +68,28 @@ func TestVerifyRejectsBadInput(t *testing.T) {
 	assert.NotErrorIs(t, err, xacct.ErrMismatch, "a failed listing is not a difference")
 	assert.Zero(t, rep.MissingOnDestination)
 }
+
+// Multipart ETags and composite checksums of the same part count differ
+// when the bytes or the part sizes do: Verify reads the part sizes to
+// tell which, so equal bytes in other parts are not reported as different
+// and different bytes in the same parts are.
+func TestVerifyComparesPartsOnlyWithTheSameLayout(t *testing.T) {
+	e := newEnv(t)
+	crc32 := func(in *s3.CreateMultipartUploadInput) { in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32 }
+	body := pseudoRandom(41, 8*mib)
+	other := pseudoRandom(42, 8*mib)
+	e.putParts(t, e.src, "changed.bin", body, []int{5 * mib, 3 * mib}, crc32)
+	e.putParts(t, e.dst, "changed.bin", other, []int{5 * mib, 3 * mib}, crc32)
+	e.putParts(t, e.src, "shifted.bin", body, []int{5 * mib, 3 * mib}, crc32)
+	e.putParts(t, e.dst, "shifted.bin", body, []int{6 * mib, 2 * mib}, crc32)
+
+	rep, err := e.copier(t).Verify(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+	require.ErrorIs(t, err, xacct.ErrMismatch)
+	assert.EqualValues(t, 1, rep.Differ, "changed.bin")
+	assert.EqualValues(t, 1, rep.SizeOnly, "shifted.bin: the same bytes, cut elsewhere")
+	assert.Zero(t, rep.Matched)
+	require.Len(t, rep.Differences, 1)
+	assert.Equal(t, "changed.bin", rep.Differences[0].Key)
+	assert.Equal(t, xacct.ContentDiffers, rep.Differences[0].Kind)
+	assert.Contains(t, rep.Differences[0].Detail, "checksum CRC32")
+}
