@@ -45,16 +45,21 @@ func redirectClient(e *env, redirected *atomic.Int32) *hookClient {
 func TestCopyOfMultipartSourceIsNeverSilentlyWrong(t *testing.T) {
 	crc32 := func(in *s3.CreateMultipartUploadInput) { in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32 }
 	for _, tc := range []struct {
-		name  string
-		sizes []int
+		name     string
+		sizes    []int
+		opts     []xacct.CopierOption
+		detected bool
 	}{
 		// Parts UploadPartCopy can repeat: the copy has the source's
 		// parts, so its ETag and composite checksum must be the source's.
-		{"parts repeated", []int{5 * mib, 3*mib + 11}},
+		{"parts repeated", []int{5 * mib, 3*mib + 11}, nil, true},
+		// Under SSE-KMS no ETag is an MD5; the composite checksum of the
+		// same parts still tells.
+		{"parts repeated, SSE-KMS", []int{5 * mib, 3*mib + 11}, []xacct.CopierOption{xacct.WithSSEKMSKeyID("arn:aws:kms:us-east-1:111111111111:key/k-1")}, true},
 		// Parts under 5 MiB (S3 itself refuses them; the sandbox takes
 		// them) cannot be repeated: one CopyObject, and nothing but the
 		// size to compare, which is worth a warning.
-		{"parts not repeatable", []int{1 * mib, 2*mib + 11}},
+		{"parts not repeatable", []int{1 * mib, 2*mib + 11}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -66,12 +71,12 @@ func TestCopyOfMultipartSourceIsNeverSilentlyWrong(t *testing.T) {
 			e.putParts(t, e.src, "a.bin", aBody, tc.sizes, crc32)
 			e.putParts(t, e.src, "b.bin", pseudoRandom(22, total), tc.sizes, crc32)
 			var redirected atomic.Int32
-			c, err := xacct.NewCopier(redirectClient(e, &redirected))
+			c, err := xacct.NewCopier(redirectClient(e, &redirected), tc.opts...)
 			require.NoError(t, err)
 			rep, err := c.Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
 			require.Positive(t, redirected.Load(), "the copy of a.bin was redirected")
 
-			if tc.name == "parts repeated" {
+			if tc.detected {
 				var verr *xacct.VerifyError
 				require.ErrorAs(t, err, &verr)
 				assert.ErrorIs(t, err, xacct.ErrMismatch)

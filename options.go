@@ -273,7 +273,9 @@ func WithPartSize(n int64) CopierOption {
 // object is no longer read into a buffer and written with one PutObject
 // (it is then written unbuffered below the stream upload cutoff, see
 // WithStreamUploadCutoff, and with a multipart upload from it on), and a
-// server-side copy uses UploadPartCopy instead of one CopyObject, from 1
+// server-side copy uses UploadPartCopy instead of one CopyObject (objects
+// uploaded in parts are copied in parts at any size; see
+// WithMultipartCopyThreshold), from 1
 // to MaxPutObjectSize: aws-cli's multipart_threshold. Empty objects always
 // take one request. Default DefaultMultipartThreshold for streaming and
 // DefaultMultipartCopyThreshold for server-side copies; see
