@@ -151,6 +151,9 @@ type identity struct {
 	name    string
 	roleARN string
 	expires time.Time
+	// session holds what an STS session carries into the request
+	// context; nil for other identities.
+	session *sessionAttrs
 }
 
 func (id *identity) principalType() string {
@@ -226,6 +229,7 @@ func (sb *Sandbox) newAccessRequest(r *http.Request, id *identity, action, resou
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		ctx["aws:SourceIp"] = []string{host}
 	}
+	id.session.addContext(ctx, sb.now())
 	return &AccessRequest{
 		PrincipalARN:     id.ARN,
 		PrincipalAccount: id.Account,

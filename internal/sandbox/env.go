@@ -42,6 +42,15 @@ type ProfileSpec struct {
 	ExternalID string
 	// RoleSessionName names the session; the SDK invents one if empty.
 	RoleSessionName string
+	// MFASerial is written as mfa_serial: the SDK then sends it with a
+	// code from the AssumeRole token provider the loader is given, and
+	// refuses to load the profile without one. Optional.
+	MFASerial string
+	// DurationSeconds is written as duration_seconds, the session length
+	// the profile asks for; 0 leaves it out (the SDK then asks for 15
+	// minutes, and it ignores values of 15 minutes or less). Negative
+	// values are refused.
+	DurationSeconds int
 }
 
 // WriteAWSConfig writes an AWS shared config file and a shared
@@ -81,7 +90,19 @@ func (sb *Sandbox) WriteAWSConfig(dir string, profiles map[string]ProfileSpec) (
 			if p.RoleSessionName != "" {
 				fmt.Fprintf(&cfg, "role_session_name = %s\n", p.RoleSessionName)
 			}
+			if p.MFASerial != "" {
+				fmt.Fprintf(&cfg, "mfa_serial = %s\n", p.MFASerial)
+			}
+			if p.DurationSeconds < 0 {
+				return "", "", fmt.Errorf("sandbox: profile %q: duration_seconds %d: must not be negative", name, p.DurationSeconds)
+			}
+			if p.DurationSeconds > 0 {
+				fmt.Fprintf(&cfg, "duration_seconds = %d\n", p.DurationSeconds)
+			}
 		} else {
+			if p.MFASerial != "" || p.DurationSeconds != 0 {
+				return "", "", fmt.Errorf("sandbox: profile %q: mfa_serial and duration_seconds need a RoleARN", name)
+			}
 			fmt.Fprintf(&creds, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n", name, p.Principal.AccessKeyID, p.Principal.SecretAccessKey)
 			if p.Principal.SessionToken != "" {
 				fmt.Fprintf(&creds, "aws_session_token = %s\n", p.Principal.SessionToken)

@@ -59,8 +59,8 @@ func TestWriteAWSConfigAssumesRole(t *testing.T) {
 
 	cfgFile, credFile, err := sb.WriteAWSConfig(t.TempDir(), map[string]sandbox.ProfileSpec{
 		"base":  {Principal: app},
-		"cross": {RoleARN: roleARN, SourceProfile: "base", ExternalID: "x", RoleSessionName: "xacct"},
-		"wrong": {RoleARN: roleARN, SourceProfile: "base", ExternalID: "y"},
+		"cross": {RoleARN: roleARN, SourceProfile: "base", ExternalID: "ext-x", RoleSessionName: "xacct"},
+		"wrong": {RoleARN: roleARN, SourceProfile: "base", ExternalID: "ext-y"},
 	})
 	require.NoError(t, err)
 	load := func(profile string) aws.Config {

@@ -107,7 +107,12 @@ type assumeRoleResponse struct {
 }
 
 // assumeRole issues temporary keys for a role session after the
-// authorizer has judged the caller against the role's trust policy.
+// authorizer has judged the caller against the role's trust policy: for
+// sts:AssumeRole, for sts:TagSession when the call passes session tags and
+// for sts:SetSourceIdentity when the session gets a source identity, as
+// STS does. Without an authorizer the trust policy's principals are not
+// checked, but its sts:ExternalId and aws:MultiFactorAuthPresent
+// conditions and the duration limits still are.
 func (sb *Sandbox) assumeRole(r *http.Request, req *request) (*assumeRoleResponse, error) {
 	f := r.PostForm
 	roleARN, session := f.Get("RoleArn"), f.Get("RoleSessionName")
@@ -125,27 +130,47 @@ func (sb *Sandbox) assumeRole(r *http.Request, req *request) (*assumeRoleRespons
 		}
 		duration = n
 	}
+	sr, err := parseSessionRequest(f)
+	if err != nil {
+		return nil, err
+	}
 	if req.id.kind == kindRoot {
 		return nil, &apiError{http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts."}
+	}
+	now := sb.now()
+	attrs, err := sr.newSession(req.id.session, now)
+	if err != nil {
+		return nil, err
 	}
 	acct, name := parseRoleARN(roleARN)
 	v, found := sb.role(acct, name)
 	if found && v.arn() != roleARN {
 		found = false
 	}
-	if a := sb.authz(); a != nil || !found {
-		ar := sb.newAccessRequest(r, req.id, "sts:AssumeRole", roleARN, acct)
+	newRequest := func(action string) *AccessRequest {
+		ar := sb.newAccessRequest(r, req.id, action, roleARN, acct)
 		ar.ResourcePolicy = v.trust
 		ar.Context["sts:RoleSessionName"] = []string{session}
-		if ext, ok := f["ExternalId"]; ok {
-			ar.Context["sts:ExternalId"] = ext
+		sr.addContext(ar.Context, attrs.sourceIdentity)
+		return ar
+	}
+	ar := newRequest("sts:AssumeRole")
+	if !found {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", deniedMessage(ar, "the role does not exist")}
+	}
+	if a := sb.authz(); a != nil {
+		reqs := []*AccessRequest{ar}
+		if len(sr.tags) > 0 || len(sr.transitive) > 0 {
+			reqs = append(reqs, newRequest("sts:TagSession"))
 		}
-		if !found {
-			return nil, &apiError{http.StatusForbidden, "AccessDenied", deniedMessage(ar, "the role does not exist")}
+		if attrs.sourceIdentity != "" {
+			reqs = append(reqs, newRequest("sts:SetSourceIdentity"))
 		}
-		if msg := decide(r.Context(), a, ar); msg != "" {
+		if msg := decide(r.Context(), a, reqs...); msg != "" {
 			return nil, &apiError{http.StatusForbidden, "AccessDenied", msg}
 		}
+	} else if reason := trustConditionsMet(v.trust, ar.Context); reason != "" {
+		return nil, &apiError{http.StatusForbidden, "AccessDenied", deniedMessage(ar, reason)}
 	}
 	if duration > v.maxSession {
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
@@ -161,9 +186,9 @@ func (sb *Sandbox) assumeRole(r *http.Request, req *request) (*assumeRoleRespons
 	p.AccessKeyID, p.SecretAccessKey = newKeys("ASIA")
 	tok, _ := newKeys("")
 	p.SessionToken = base64.StdEncoding.EncodeToString([]byte("sandbox-session:" + tok + p.SecretAccessKey))
-	expires := sb.now().Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second)
+	expires := now.Add(time.Duration(duration) * time.Second).UTC().Truncate(time.Second)
 	sb.mu.Lock()
-	sb.keys[p.AccessKeyID] = &identity{Principal: p, kind: kindSession, name: name, roleARN: v.arn(), expires: expires}
+	sb.keys[p.AccessKeyID] = &identity{Principal: p, kind: kindSession, name: name, roleARN: v.arn(), expires: expires, session: attrs}
 	sb.mu.Unlock()
 
 	out := &assumeRoleResponse{Xmlns: stsNS}
