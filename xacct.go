@@ -611,8 +611,11 @@ func (p *assumeRoleProvider) Retrieve(ctx context.Context) (aws.Credentials, err
 // credential_source) assumes that role, with its external_id,
 // role_session_name, duration_seconds and mfa_serial; the SDK caches and
 // renews those credentials. optFns add to or override the load options
-// (config.WithRegion, config.WithAssumeRoleCredentialOptions for an MFA
-// token provider…).
+// (config.WithRegion…). A profile with mfa_serial needs a token provider,
+// given as config.WithAssumeRoleCredentialOptions setting TokenProvider
+// (stscreds.StdinTokenProvider prompts); without one LoadProfile fails,
+// naming that option. The SDK asks for 15-minute sessions unless
+// duration_seconds is longer than that.
 func LoadProfile(ctx context.Context, name string, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
 	if name == "" {
 		return aws.Config{}, &ValidationError{Field: "profile", Value: name, Rule: "must not be empty", Err: ErrInvalidOption}
@@ -625,6 +628,10 @@ func LoadProfile(ctx context.Context, name string, optFns ...func(*config.LoadOp
 	var roleErr config.SharedConfigAssumeRoleError
 	if errors.As(err, &roleErr) {
 		return aws.Config{}, fmt.Errorf("profile %q: role_arn %s needs a source_profile or credential_source that has credentials: %w", name, roleErr.RoleARN, err)
+	}
+	var noToken config.AssumeRoleTokenProviderNotSetError
+	if errors.As(err, &noToken) {
+		return aws.Config{}, fmt.Errorf("profile %q: mfa_serial is set, so the MFA code needs a token provider: pass config.WithAssumeRoleCredentialOptions setting TokenProvider (stscreds.StdinTokenProvider prompts on the terminal): %w", name, err)
 	}
 	var notExist config.SharedConfigProfileNotExistError
 	if errors.As(err, &notExist) {

@@ -86,3 +86,28 @@ func TestWriteAWSConfigAssumesRole(t *testing.T) {
 	_, _, err = sb.WriteAWSConfig(t.TempDir(), map[string]sandbox.ProfileSpec{"orphan": {RoleARN: roleARN, SourceProfile: "nope"}})
 	require.Error(t, err)
 }
+
+func TestWriteAWSConfigMFAAndDuration(t *testing.T) {
+	sb := start(t)
+	app, err := sb.AddUser(sandbox.AccountA, "app")
+	require.NoError(t, err)
+	const role = "arn:aws:iam::222222222222:role/r"
+	cfgFile, _, err := sb.WriteAWSConfig(t.TempDir(), map[string]sandbox.ProfileSpec{
+		"base":  {Principal: app},
+		"cross": {RoleARN: role, SourceProfile: "base", MFASerial: "arn:aws:iam::111111111111:mfa/app", DurationSeconds: 2400},
+	})
+	require.NoError(t, err)
+	b, err := os.ReadFile(cfgFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "[profile cross]\nregion = "+sandbox.Region+"\nendpoint_url = "+sb.URL+"\nservices = xacct-sandbox\nrole_arn = "+role+
+		"\nsource_profile = base\nmfa_serial = arn:aws:iam::111111111111:mfa/app\nduration_seconds = 2400\n")
+
+	for name, spec := range map[string]sandbox.ProfileSpec{
+		"negative duration":    {RoleARN: role, SourceProfile: "base", DurationSeconds: -1},
+		"MFA on a key profile": {Principal: app, MFASerial: "arn:aws:iam::111111111111:mfa/app"},
+	} {
+		_, _, err := sb.WriteAWSConfig(t.TempDir(), map[string]sandbox.ProfileSpec{"base": {Principal: app}, "p": spec})
+		require.Error(t, err, name)
+		assert.ErrorContains(t, err, `profile "p"`, name)
+	}
+}
