@@ -342,19 +342,18 @@ func (l *stringOrList) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &one); err != nil {
 		return err
 	}
-	switch v := one.(type) {
-	case string:
-		*l = stringOrList{v}
-	case bool:
-		*l = stringOrList{strconv.FormatBool(v)}
-	case []any:
-		for _, e := range v {
-			switch s := e.(type) {
-			case string:
-				*l = append(*l, s)
-			case bool:
-				*l = append(*l, strconv.FormatBool(s))
-			}
+	list, isList := one.([]any)
+	if !isList {
+		list = []any{one}
+	}
+	for _, e := range list {
+		switch v := e.(type) {
+		case string:
+			*l = append(*l, v)
+		case bool:
+			*l = append(*l, strconv.FormatBool(v))
+		case float64:
+			*l = append(*l, strconv.FormatFloat(v, 'f', -1, 64))
 		}
 	}
 	return nil

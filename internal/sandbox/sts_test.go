@@ -350,7 +350,7 @@ func TestAssumeRoleWithoutAuthorizerChecksExternalIDMFAAndDuration(t *testing.T)
 	ctx := t.Context()
 	roleARN, err := sb.CreateRole(sandbox.AccountB, "guarded", trustWithExternalID, nil)
 	require.NoError(t, err)
-	const trustMFA = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}`
+	const trustMFA = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"Bool":{"aws:MultiFactorAuthPresent":true}}}]}`
 	mfaRole, err := sb.CreateRole(sandbox.AccountB, "mfa", trustMFA, nil)
 	require.NoError(t, err)
 	caller, err := sb.AddUser(sandbox.AccountA, "app")
@@ -371,6 +371,18 @@ func TestAssumeRoleWithoutAuthorizerChecksExternalIDMFAAndDuration(t *testing.T)
 	requireCode(t, err, "AccessDenied")
 	_, err = assume(roleARN, func(in *sts.AssumeRoleInput) { in.ExternalId = aws.String("ext-x") })
 	require.NoError(t, err)
+
+	const trustLike = `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"sts:*","Condition":{"StringLike":{"sts:ExternalId":["tenant-*",12345]}}}}`
+	likeRole, err := sb.CreateRole(sandbox.AccountB, "like", trustLike, nil)
+	require.NoError(t, err)
+	for ext, ok := range map[string]bool{"tenant-7": true, "12345": true, "tenant": false, "other-7": false} {
+		_, err = assume(likeRole, func(in *sts.AssumeRoleInput) { in.ExternalId = aws.String(ext) })
+		if ok {
+			require.NoError(t, err, ext)
+		} else {
+			requireCode(t, err, "AccessDenied")
+		}
+	}
 
 	_, err = assume(mfaRole, nil)
 	requireCode(t, err, "AccessDenied")
