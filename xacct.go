@@ -336,6 +336,7 @@ var (
 	iamNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	rolePathRE    = regexp.MustCompile(`^/([\x21-\x7e]*/)?$`)
+	sessionTagRE  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
 // ParseRoleARN parses and checks an IAM role ARN such as
@@ -430,8 +431,10 @@ func WithDuration(d time.Duration) AssumeRoleOption {
 }
 
 // WithMFA sends the serial number (or ARN) of the caller's MFA device and
-// a code from tokenProvider with every AssumeRole call, as a trust policy
-// requiring aws:MultiFactorAuthPresent needs. tokenProvider is called at
+// a code from tokenProvider (six digits) with every AssumeRole call, as a
+// trust policy requiring aws:MultiFactorAuthPresent needs; the session's
+// requests then carry aws:MultiFactorAuthPresent and
+// aws:MultiFactorAuthAge. tokenProvider is called at
 // each renewal; stscreds.StdinTokenProvider prompts on the terminal.
 // Default: no MFA.
 func WithMFA(tokenProvider func() (string, error), serial string) AssumeRoleOption {
@@ -440,14 +443,21 @@ func WithMFA(tokenProvider func() (string, error), serial string) AssumeRoleOpti
 
 // WithSourceIdentity sets the session's source identity, 2 to 64
 // characters of letters, digits and +=,.@_-, which then follows the
-// session through role chains and into CloudTrail. Default: none.
+// session through role chains and into CloudTrail, and which policies
+// see as aws:SourceIdentity. The role's trust policy must allow
+// sts:SetSourceIdentity for the caller and, across accounts, so must the
+// caller's identity policy. Default: none.
 func WithSourceIdentity(id string) AssumeRoleOption {
 	return func(o *assumeRoleOptions) { o.sourceIdentity = id }
 }
 
 // WithSessionTags tags the session (at most 50 tags; keys 1 to 128
-// characters, values at most 256), for attribute-based access control
-// with aws:PrincipalTag. Default: none.
+// characters, values at most 256, both of letters, digits, spaces and
+// _.:/=+-@; keys that differ only in case are refused, as STS compares
+// them case-insensitively), for attribute-based access control with
+// aws:PrincipalTag. The role's trust policy must allow sts:TagSession for
+// the caller and, across accounts, so must the caller's identity policy.
+// Default: none.
 func WithSessionTags(tags map[string]string) AssumeRoleOption {
 	return func(o *assumeRoleOptions) { o.tags = maps.Clone(tags) }
 }
@@ -481,10 +491,20 @@ func (o *assumeRoleOptions) validate() error {
 	if len(o.tags) > maxSessionTags {
 		return bad("session tags", strconv.Itoa(len(o.tags)), fmt.Sprintf("must be at most %d tags", maxSessionTags))
 	}
-	for k, v := range o.tags {
-		if k == "" || len(k) > 128 || len(v) > 256 {
+	seen := make(map[string]bool, len(o.tags))
+	for _, k := range slices.Sorted(maps.Keys(o.tags)) {
+		v := o.tags[k]
+		if n := utf8.RuneCountInString(k); n == 0 || n > 128 || utf8.RuneCountInString(v) > 256 {
 			return bad("session tag", k, "keys must be 1 to 128 characters and values at most 256")
 		}
+		if !sessionTagRE.MatchString(k) || !sessionTagRE.MatchString(v) {
+			return bad("session tag", k, "keys and values may contain only letters, digits, spaces and _.:/=+-@")
+		}
+		lk := strings.ToLower(k)
+		if seen[lk] {
+			return bad("session tag", k, "keys must differ in more than case: STS compares them case-insensitively")
+		}
+		seen[lk] = true
 	}
 	if o.clientSet && o.client == nil {
 		return bad("STS client", "nil", "must not be nil")

@@ -90,6 +90,10 @@ func TestAssumeRoleConfigValidatesOptions(t *testing.T) {
 		{"MFA without serial", role, []xacct.AssumeRoleOption{xacct.WithMFA(func() (string, error) { return "123456", nil }, "")}, "MFA"},
 		{"source identity", role, []xacct.AssumeRoleOption{xacct.WithSourceIdentity("me!")}, "source identity"},
 		{"empty tag key", role, []xacct.AssumeRoleOption{xacct.WithSessionTags(map[string]string{"": "v"})}, "session tag"},
+		{"tag key charset", role, []xacct.AssumeRoleOption{xacct.WithSessionTags(map[string]string{"a*b": "v"})}, "session tag"},
+		{"tag value charset", role, []xacct.AssumeRoleOption{xacct.WithSessionTags(map[string]string{"k": "v!"})}, "session tag"},
+		{"tag keys differ in case only", role, []xacct.AssumeRoleOption{xacct.WithSessionTags(map[string]string{"team": "a", "TEAM": "b"})}, "session tag"},
+		{"long tag value", role, []xacct.AssumeRoleOption{xacct.WithSessionTags(map[string]string{"k": strings.Repeat("ü", 257)})}, "session tag"},
 		{"nil STS client", role, []xacct.AssumeRoleOption{xacct.WithSTSClient(nil)}, "STS client"},
 	}
 	for _, tt := range tests {
