@@ -117,6 +117,10 @@ type SyncReport struct {
 	Duration time.Duration `json:"duration"`
 	// Mode is how objects were copied: ModeServerSide or ModeStream.
 	Mode TransferMode `json:"mode"`
+	// Writer is the side whose client wrote the copies: SideCopy when
+	// the copy identity (WithCopyClient) copied server-side, otherwise
+	// SideDestination; "" when the sync stopped before deciding.
+	Writer Side `json:"writer"`
 	// Warned is the number of objects copied without some property, such
 	// as tags that could not be read; Warnings holds the first
 	// MaxReportedWarnings of them.
@@ -179,7 +183,8 @@ func NewCopierFromConfig(cfg aws.Config, opts ...CopierOption) (*Copier, error) 
 // credentials from srcCfg and writes the destination with credentials
 // from dstCfg, such as a role in each account (see AssumeRoleConfig).
 // With the default ModeAuto it copies server-side when the destination
-// principal may read the source, and streams otherwise.
+// principal may read the source, and streams otherwise. WithCopyConfig
+// adds a third identity that makes the server-side copies.
 func NewCopierFromConfigs(srcCfg, dstCfg aws.Config, opts ...CopierOption) (*Copier, error) {
 	newS3 := func(cfg aws.Config) *s3.Client {
 		return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
@@ -291,10 +296,16 @@ type syncRun struct {
 	mu   sync.Mutex // guards report.Errors
 	stop context.CancelFunc
 
-	// mode, acl and bufs are set by prepare before any transfer.
+	// mode, writer, cp, acl and bufs are set by prepare before any
+	// transfer.
 	mode TransferMode
-	acl  types.ObjectCannedACL
-	bufs *bufferPool // streamed transfers only
+	// writer is the side whose client writes the copies, and cp that
+	// client: the copy client when writer is SideCopy, otherwise the
+	// destination client.
+	writer Side
+	cp     CopyAPI
+	acl    types.ObjectCannedACL
+	bufs   *bufferPool // streamed transfers only
 
 	warnings warningList
 }
@@ -530,7 +541,7 @@ func (r *syncRun) transfer(ctx context.Context, t copyTask) error {
 }
 
 // copyServerSide copies with one CopyObject, or in parts (see
-// copyInParts), run as the destination client's principal. A source
+// copyInParts), run as r.cp's principal. A source
 // uploaded in parts that UploadPartCopy cannot repeat, below the
 // multipart copy threshold, falls back to one CopyObject.
 func (r *syncRun) copyServerSide(ctx context.Context, from, to Location, obj Object) error {

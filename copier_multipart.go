@@ -91,7 +91,7 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 		in.MetadataDirective = types.MetadataDirectiveReplace
 		in.TaggingDirective = types.TaggingDirectiveReplace
 	}
-	out, err := r.o.dst.CopyObject(ctx, in)
+	out, err := r.cp.CopyObject(ctx, in)
 	if err != nil {
 		if !o.props.tags() || !isAccessDenied(err) {
 			return err
@@ -101,7 +101,7 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 		// the whole copy (aws-cli #5375). The bytes matter more.
 		in.TaggingDirective = types.TaggingDirectiveReplace
 		var retryErr error
-		if out, retryErr = r.o.dst.CopyObject(ctx, in); retryErr != nil {
+		if out, retryErr = r.cp.CopyObject(ctx, in); retryErr != nil {
 			return err
 		}
 		r.warnTags(ctx, from, err)
@@ -113,8 +113,8 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 }
 
 // headSource reads the source object's metadata (part: 0 for the whole
-// object, or a part number) through the destination client, pinned to the
-// listed ETag.
+// object, or a part number) through the client that copies (r.cp),
+// pinned to the listed ETag.
 func (r *syncRun) headSource(ctx context.Context, from Location, obj Object, part int32) (*s3.HeadObjectOutput, error) {
 	in := &s3.HeadObjectInput{
 		Bucket:              aws.String(from.Bucket),
@@ -128,7 +128,7 @@ func (r *syncRun) headSource(ctx context.Context, from Location, obj Object, par
 	} else {
 		in.ChecksumMode = types.ChecksumModeEnabled
 	}
-	return r.o.dst.HeadObject(ctx, in)
+	return r.cp.HeadObject(ctx, in)
 }
 
 // copyPart is one part of a multipart copy: its number and the inclusive
@@ -237,7 +237,7 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 	props := propsFromHead(h, o)
 	var tagErr error
 	if o.props.tags() {
-		props.tagging, tagErr = readTags(ctx, r.o.dst, from.Bucket, from.Prefix, r.o.srcAccount, o)
+		props.tagging, tagErr = readTags(ctx, r.cp, from.Bucket, from.Prefix, r.o.srcAccount, o)
 		if tagErr != nil && !isAccessDenied(tagErr) {
 			return fmt.Errorf("get source tags: %w", tagErr)
 		}
@@ -274,10 +274,10 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 // it starts it without them; that refusal, or tagErr (the tags could not
 // be read), becomes a WarningTagsNotCopied once the upload exists.
 func (r *syncRun) createUpload(ctx context.Context, from Location, in *s3.CreateMultipartUploadInput, tagErr error) (string, error) {
-	created, err := r.o.dst.CreateMultipartUpload(ctx, in)
+	created, err := r.cp.CreateMultipartUpload(ctx, in)
 	if err != nil && in.Tagging != nil && isAccessDenied(err) {
 		tagErr, in.Tagging = err, nil
-		created, err = r.o.dst.CreateMultipartUpload(ctx, in)
+		created, err = r.cp.CreateMultipartUpload(ctx, in)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create multipart upload: %w", err)
@@ -301,7 +301,7 @@ func (r *syncRun) copyParts(ctx context.Context, from, to Location, obj Object, 
 	done := make([]types.CompletedPart, len(parts))
 	err := forEachPart(ctx, len(parts), r.o.object.parts(), func(ctx context.Context, i int) error {
 		p := parts[i]
-		out, err := r.o.dst.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+		out, err := r.cp.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
 			Bucket:                    aws.String(to.Bucket),
 			Key:                       aws.String(to.Prefix),
 			UploadId:                  aws.String(uploadID),
@@ -340,7 +340,7 @@ func (r *syncRun) abort(ctx context.Context, to Location, uploadID string, cause
 	mpErr := &MultipartUploadError{Bucket: to.Bucket, Key: to.Prefix, UploadID: uploadID, Err: cause}
 	abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	_, mpErr.AbortErr = r.o.dst.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
+	_, mpErr.AbortErr = r.cp.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
 		Bucket:              aws.String(to.Bucket),
 		Key:                 aws.String(to.Prefix),
 		UploadId:            aws.String(uploadID),
@@ -406,7 +406,7 @@ func (r *syncRun) complete(ctx context.Context, to Location, uploadID string, pa
 	if c := props.checksum; c.kind() == types.ChecksumTypeFullObject && in.ChecksumType == types.ChecksumTypeFullObject {
 		setFullChecksum(cin, c)
 	}
-	out, err := r.o.dst.CompleteMultipartUpload(ctx, cin)
+	out, err := r.cp.CompleteMultipartUpload(ctx, cin)
 	if err != nil {
 		return nil, r.abort(ctx, to, uploadID, fmt.Errorf("complete: %w", err))
 	}

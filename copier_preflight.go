@@ -20,10 +20,12 @@ import (
 // Side is the side of a copy a preflight check or finding concerns.
 type Side string
 
-// Sides of a copy.
+// Sides of a copy. SideCopy is the copy identity of WithCopyClient, which
+// reads the source and writes the destination.
 const (
 	SideSource      Side = "source"
 	SideDestination Side = "destination"
+	SideCopy        Side = "copy"
 )
 
 // PolicyFix is a statement that would grant a missing permission, and
@@ -119,9 +121,17 @@ type PreflightReport struct {
 	// SourceIdentity and DestinationIdentity are the principals behind
 	// each side's client, when WithIdentityClients made them known.
 	SourceIdentity, DestinationIdentity Identity
+	// CopyIdentity is the principal behind the copy client
+	// (WithCopyClient), when one was given with an identity client and
+	// the mode is not ModeStream.
+	CopyIdentity Identity
 	// Mode is how a Sync with these options would copy: ModeServerSide
 	// or ModeStream.
 	Mode TransferMode
+	// Writer is the side whose client would write the copies: SideCopy
+	// when the copy identity copies server-side, otherwise
+	// SideDestination. Its write permissions are the ones checked.
+	Writer Side
 	// Ownership is the destination bucket's object ownership setting,
 	// "" when it has none or it could not be read.
 	Ownership types.ObjectOwnership
@@ -171,7 +181,11 @@ func (r *PreflightReport) Err() error {
 // exist under dst's prefix, only when the bucket is known to be
 // unversioned (otherwise the check is skipped: the delete would leave a
 // delete marker); and, unless the mode is ModeStream, whether the
-// destination client can read the source for server-side copies.
+// destination client can read the source for server-side copies. With a
+// copy client (WithCopyClient) and a mode other than ModeStream, it first
+// asks whether the copy client can read the source; when it can (or
+// under ModeServerSide) the write probes run with the copy client, named
+// SideCopy, instead of the destination client.
 //
 // Missing permissions are findings (see PreflightReport.Err), not an
 // error; err reports a probe that failed for another reason (no such
@@ -192,7 +206,10 @@ type preflight struct {
 	rep      *PreflightReport
 	src, dst Location
 	// dead marks a side whose credentials could not be obtained.
-	srcDead, dstDead bool
+	srcDead, dstDead, copyDead bool
+	// writeDeferred is set when the write probes wait for chooseMode to
+	// tell which identity will write (see checkWrite).
+	writeDeferred bool
 }
 
 func (c *Copier) preflight(ctx context.Context, o copierOptions, src, dst Location) (*PreflightReport, error) {
@@ -251,7 +268,10 @@ func (p *preflight) checkTagging(ctx context.Context, sample *Object) error {
 		return nil
 	}
 	side, client, caller, dead := SideSource, GetObjectTaggingAPI(p.c.src), p.rep.SourceIdentity, p.srcDead
-	if p.rep.Mode == ModeServerSide {
+	switch {
+	case p.rep.Mode == ModeServerSide && p.rep.Writer == SideCopy:
+		side, client, caller, dead = SideCopy, p.o.copy, p.rep.CopyIdentity, p.copyDead
+	case p.rep.Mode == ModeServerSide:
 		side, client, caller, dead = SideDestination, p.o.dst, p.rep.DestinationIdentity, p.dstDead
 	}
 	if sample == nil || dead {
@@ -364,9 +384,12 @@ func (p *preflight) record(side Side, action, resource string, err error, fix fu
 		return true, nil
 	}
 	if p.identityFailed(side, err) {
-		if side == SideSource {
+		switch side {
+		case SideSource:
 			p.srcDead = true
-		} else {
+		case SideCopy:
+			p.copyDead = true
+		default:
 			p.dstDead = true
 		}
 		return false, nil
@@ -380,7 +403,7 @@ func (p *preflight) record(side Side, action, resource string, err error, fix fu
 	}
 	// S3 answers a wrong ExpectedBucketOwner with the same AccessDenied.
 	owner := p.o.srcAccount
-	if side == SideDestination {
+	if side == SideDestination || side == SideCopy && strings.HasPrefix(resource, ObjectARN(p.dst.Bucket, "")) {
 		owner = p.o.dstAccount
 	}
 	if owner != "" {
@@ -510,14 +533,63 @@ func (p *preflight) checkDestination(ctx context.Context) error {
 	return p.checkDelete(ctx)
 }
 
-// checkWrite creates a multipart upload under the destination prefix,
-// with the ACL copies will send, and aborts it: that needs s3:PutObject
-// and s3:AbortMultipartUpload and leaves no object behind.
+// checkWrite probes the destination write permissions of the identity
+// that will write the copies. With a copy client that may make them
+// (WithCopyClient, mode not ModeStream), which identity that is depends
+// on whether the copy client can read the source; chooseMode finds that
+// out and then runs the probe (checkDestination, which sets the ACL the
+// probe sends, runs before it).
 func (p *preflight) checkWrite(ctx context.Context) error {
+	if p.copyMayWrite() {
+		p.writeDeferred = true
+		return nil
+	}
+	return p.checkWriteAs(ctx, p.destinationWriter())
+}
+
+// copyMayWrite reports whether the copy client may write the copies.
+func (p *preflight) copyMayWrite() bool { return p.o.copySet && p.o.mode != ModeStream }
+
+// writer is the identity whose requests write the copies, as the write
+// probes see it.
+type writer struct {
+	side   Side
+	client interface {
+		CreateMultipartUploadAPI
+		AbortMultipartUploadAPI
+	}
+	caller Identity
+}
+
+func (p *preflight) destinationWriter() writer {
+	return writer{side: SideDestination, client: p.o.dst, caller: p.rep.DestinationIdentity}
+}
+
+func (p *preflight) copyWriter() writer {
+	return writer{side: SideCopy, client: p.o.copy, caller: p.rep.CopyIdentity}
+}
+
+// writeFixes returns the destination write statements for w's principal.
+func (p *preflight) writeFixes(w writer, sid string) func() []PolicyFix {
+	return func() []PolicyFix {
+		return p.fixes(w.caller, p.dst.Bucket, p.o.dstAccount, sid,
+			func() Policy { return DestinationWritePolicy(p.dst) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr) })
+	}
+}
+
+// checkWriteAs creates a multipart upload under the destination prefix
+// as w, with the ACL and tags copies will send, and aborts it: that needs
+// s3:PutObject and s3:AbortMultipartUpload (plus s3:PutObjectAcl for the
+// ACL and s3:PutObjectTagging for the tags) and leaves no object behind.
+// S3 refuses the whole request when the ACL or the tags are not allowed,
+// so a refusal is retried without them to tell which permission is
+// missing.
+func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 	key := p.dst.Prefix + ".xacct-preflight-" + randomHex()
 	res := ObjectARN(p.dst.Bucket, key)
 	create := func(acl types.ObjectCannedACL, tagging string) (*s3.CreateMultipartUploadOutput, error) {
-		return p.o.dst.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		return w.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 			Bucket:              aws.String(p.dst.Bucket),
 			Key:                 aws.String(key),
 			ACL:                 acl,
@@ -525,6 +597,27 @@ func (p *preflight) checkWrite(ctx context.Context) error {
 			ExpectedBucketOwner: optional(p.o.dstAccount),
 			RequestPayer:        p.o.object.payer(),
 		})
+	}
+	abort := func(uploadID *string) error {
+		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+		defer cancel()
+		_, err := w.client.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
+			Bucket:              aws.String(p.dst.Bucket),
+			Key:                 aws.String(key),
+			UploadId:            uploadID,
+			ExpectedBucketOwner: optional(p.o.dstAccount),
+			RequestPayer:        p.o.object.payer(),
+		})
+		return err
+	}
+	// refused reports whether one upload with acl and tagging is refused
+	// for lack of permission, aborting it when it is not.
+	refused := func(acl types.ObjectCannedACL, tagging string) (bool, error) {
+		out, err := create(acl, tagging)
+		if err != nil {
+			return isAccessDenied(err), nil
+		}
+		return false, abort(out.UploadId)
 	}
 	// Copies that carry tags write them with the object, which needs
 	// s3:PutObjectTagging as well as s3:PutObject.
@@ -536,51 +629,75 @@ func (p *preflight) checkWrite(ctx context.Context) error {
 	out, err := create(acl, tagging)
 	if acl != "" && aclRefused(err) {
 		p.rep.Findings = append(p.rep.Findings, &PreflightFinding{
-			Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Err: err,
+			Side: w.side, Action: "s3:PutObjectAcl", Resource: res, Err: err,
 			Hint: fmt.Sprintf("the bucket has ACLs disabled (BucketOwnerEnforced) and refuses the %s ACL: drop WithObjectACL or use bucket-owner-full-control", acl),
 		})
-		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(acl)})
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: w.side, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(acl)})
 		acl = ""
 		out, err = create(acl, tagging)
 	}
-	if tagging != "" {
-		switch {
-		case err == nil:
-			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideDestination, Action: "s3:PutObjectTagging", Resource: res, Result: CheckAllowed,
-				Note: "copies will carry their tags"})
-		case isAccessDenied(err) && !p.dstDead:
-			// Refused with the tags: if the same upload without them is
-			// allowed, only the tags are missing.
-			untagged, uerr := create(acl, "")
-			if uerr == nil {
-				p.record(SideDestination, "s3:PutObjectTagging", res, err, p.destinationFixes(sidDestinationWrite), true)
-				w := p.rep.Warnings[len(p.rep.Warnings)-1]
-				w.Hint = "copies go on without their tags; " + w.Hint
-				w.Hint = strings.TrimSuffix(w.Hint, "; ")
+	var are *AssumeRoleError
+	tagsRefused := false
+	if (acl != "" || tagging != "") && isAccessDenied(err) && !errors.As(err, &are) {
+		// Refused: if s3:PutObject alone is allowed, the ACL, the tags or
+		// both are what is missing.
+		bare, berr := create("", "")
+		if berr == nil {
+			aclRefusedToo, tagsAlone := acl != "", tagging != ""
+			if acl != "" && tagging != "" {
+				var aerr, terr error
+				aclRefusedToo, aerr = refused(acl, "")
+				tagsAlone, terr = refused("", tagging)
+				if err := errors.Join(aerr, terr); err != nil {
+					p.o.logger.Warn("preflight could not abort a probe upload", slog.String("resource", res), slog.Any("error", err))
+				}
 			}
-			out, err = untagged, uerr
+			if aclRefusedToo {
+				hint := fmt.Sprintf("copies send the %s ACL, which needs s3:PutObjectAcl as well as s3:PutObject", acl)
+				if p.ownershipUnknown() {
+					hint += "; or allow the destination identity s3:GetBucketOwnershipControls: a bucket that enforces bucket-owner ownership is then sent no ACL"
+				}
+				p.rep.Findings = append(p.rep.Findings, &PreflightFinding{
+					Side: w.side, Action: "s3:PutObjectAcl", Resource: res, Err: err, Fixes: p.writeFixes(w, sidDestinationWrite)(), Hint: hint,
+				})
+				p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: w.side, Action: "s3:PutObjectAcl", Resource: res, Result: CheckDenied, Note: "ACL " + string(acl)})
+			}
+			if tagsAlone {
+				tagsRefused = true
+				p.record(w.side, "s3:PutObjectTagging", res, err, p.writeFixes(w, sidDestinationWrite), true)
+				f := p.rep.Warnings[len(p.rep.Warnings)-1]
+				f.Hint = strings.TrimSuffix("copies go on without their tags; "+f.Hint, "; ")
+			}
 		}
+		out, err = bare, berr
 	}
-	if ok, err := p.probe(SideDestination, "s3:PutObject", res, err, p.destinationFixes(sidDestinationWrite)); !ok {
+	if tagging != "" && !tagsRefused && err == nil {
+		p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: w.side, Action: "s3:PutObjectTagging", Resource: res, Result: CheckAllowed,
+			Note: "copies will carry their tags"})
+	}
+	if ok, err := p.probe(w.side, "s3:PutObject", res, err, p.writeFixes(w, sidDestinationWrite)); !ok {
 		if err == nil {
-			p.skip(SideDestination, "s3:AbortMultipartUpload", res, "no upload to abort")
+			p.skip(w.side, "s3:AbortMultipartUpload", res, "no upload to abort")
 		}
 		return err
 	}
-	abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
-	defer cancel()
-	_, err = p.o.dst.AbortMultipartUpload(abortCtx, &s3.AbortMultipartUploadInput{
-		Bucket:              aws.String(p.dst.Bucket),
-		Key:                 aws.String(key),
-		UploadId:            out.UploadId,
-		ExpectedBucketOwner: optional(p.o.dstAccount),
-		RequestPayer:        p.o.object.payer(),
-	})
-	allowed, err := p.probe(SideDestination, "s3:AbortMultipartUpload", res, err, p.destinationFixes(sidDestinationWrite))
+	err = abort(out.UploadId)
+	allowed, err := p.probe(w.side, "s3:AbortMultipartUpload", res, err, p.writeFixes(w, sidDestinationWrite))
 	if !allowed && err == nil {
 		p.rep.Findings[len(p.rep.Findings)-1].Hint = "the probe upload " + aws.ToString(out.UploadId) + " remains; a lifecycle rule with AbortIncompleteMultipartUpload removes such uploads"
 	}
 	return err
+}
+
+// ownershipUnknown reports whether the destination's object ownership
+// could not be read, so that the ACL was sent on the safe assumption.
+func (p *preflight) ownershipUnknown() bool {
+	for _, c := range p.rep.Checks {
+		if c.Action == "s3:GetBucketOwnershipControls" {
+			return c.Result == CheckDenied
+		}
+	}
+	return false
 }
 
 // preflightTagging is the tag set the write probe sends when copies will
@@ -645,10 +762,86 @@ func randomHex() string {
 	return hex.EncodeToString(rnd[:])
 }
 
-// chooseMode decides how a sync would copy. ModeAuto reads the sample
-// source object's metadata through the destination client: if it can,
-// so can CopyObject.
+// chooseMode decides how a sync would copy, and who writes. With a copy
+// client that may copy (copyMayWrite), it first reads the sample source
+// object's metadata through the copy client: if it can, so can
+// CopyObject, and the copy identity copies server-side. Otherwise, or
+// without a copy client, ModeAuto does the same through the destination
+// client. The write probes checkWrite left to it then run as the writer.
+// It runs after checkDestination, whose ACL the write probes send.
 func (p *preflight) chooseMode(ctx context.Context, sample *Object) error {
+	p.rep.Writer = SideDestination
+	if p.copyMayWrite() {
+		reads, err := p.copyReads(ctx, sample)
+		if err != nil {
+			return err
+		}
+		if reads || p.o.mode == ModeServerSide {
+			p.rep.Mode, p.rep.Writer = ModeServerSide, SideCopy
+			return p.deferredWrite(ctx, p.copyWriter())
+		}
+	}
+	if err := p.chooseDestinationMode(ctx, sample); err != nil {
+		return err
+	}
+	return p.deferredWrite(ctx, p.destinationWriter())
+}
+
+// deferredWrite runs the write probes as w when checkWrite left them to
+// chooseMode.
+func (p *preflight) deferredWrite(ctx context.Context, w writer) error {
+	if !p.writeDeferred {
+		return nil
+	}
+	p.writeDeferred = false
+	if p.dead(w.side) {
+		p.skip(w.side, "s3:PutObject", ObjectARN(p.dst.Bucket, p.dst.Prefix+"*"), "the identity's credentials could not be obtained")
+		return nil
+	}
+	return p.checkWriteAs(ctx, w)
+}
+
+func (p *preflight) dead(side Side) bool {
+	switch side {
+	case SideSource:
+		return p.srcDead
+	case SideCopy:
+		return p.copyDead
+	}
+	return p.dstDead
+}
+
+// copyReads names the copy identity and reports whether it can read the
+// sample source object, as server-side copies need. Under ModeServerSide
+// a refusal is a finding; under ModeAuto it only sends the sync back to
+// the destination client.
+func (p *preflight) copyReads(ctx context.Context, sample *Object) (bool, error) {
+	p.rep.CopyIdentity, p.copyDead = p.whoami(ctx, SideCopy, p.o.copySTS)
+	if p.copyDead {
+		return false, nil
+	}
+	if sample == nil {
+		p.skip(SideCopy, "s3:GetObject", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
+		return false, nil
+	}
+	res := ObjectARN(p.src.Bucket, sample.Key)
+	// HeadObject needs the same s3:GetObject a CopyObject source does.
+	_, err := headThrough(ctx, p.o.copy, p.src.Bucket, sample.Key, p.o.srcAccount, p.o.object.payer())
+	if p.o.mode == ModeServerSide || p.identityFailed(SideCopy, err) {
+		return p.probe(SideCopy, "s3:GetObject", res, err, p.sourceFixes(p.rep.CopyIdentity, sidSourceRead))
+	}
+	note := "the copy identity copies server-side"
+	if err != nil {
+		note = "the copy identity cannot read the source; the destination identity copies"
+	}
+	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideCopy, Action: "s3:GetObject", Resource: res, Result: checkResult(err), Note: note})
+	return err == nil, nil
+}
+
+// chooseDestinationMode decides how a sync would copy without the copy
+// identity. ModeAuto reads the sample source object's metadata through
+// the destination client: if it can, so can CopyObject.
+func (p *preflight) chooseDestinationMode(ctx context.Context, sample *Object) error {
 	mode := p.o.mode
 	switch {
 	case mode == ModeStream:
@@ -786,13 +979,17 @@ func (r *syncRun) prepare(ctx context.Context) error {
 			// plan; the missing permissions come with it.
 			r.fail(fmt.Errorf("preflight: %w", err))
 		}
-		r.mode, r.acl = rep.Mode, rep.ACL
+		r.mode, r.acl, r.writer = rep.Mode, rep.ACL, rep.Writer
 	} else {
 		if err := r.decide(ctx); err != nil {
 			return err
 		}
 	}
 	r.report.Mode = r.mode
+	r.report.Writer, r.cp = SideDestination, r.o.dst
+	if r.writer == SideCopy {
+		r.report.Writer, r.cp = SideCopy, r.o.copy
+	}
 	if r.mode == ModeStream {
 		r.bufs = newBufferPool(r.o.concurrency, max(r.o.partSize, r.o.threshold))
 	}
@@ -800,19 +997,24 @@ func (r *syncRun) prepare(ctx context.Context) error {
 	return nil
 }
 
-// decide picks the mode and the ACL as Preflight would, without the
-// permission probes.
+// decide picks the mode, the writer and the ACL as Preflight would,
+// without the permission probes.
 func (r *syncRun) decide(ctx context.Context) error {
 	ownership, known, err := readOwnership(ctx, r.o.dst, r.dst.Bucket, r.o.dstAccount)
 	if err != nil {
 		return fmt.Errorf("read destination ownership controls: %w", err)
 	}
 	r.acl = objectACL(r.o.acl, ownership, known)
+	r.writer = SideDestination
+	copyFirst := r.o.copySet && r.o.mode != ModeStream
 	switch {
+	case copyFirst && r.o.mode == ModeServerSide:
+		r.mode, r.writer = ModeServerSide, SideCopy
+		return nil
 	case r.o.mode != ModeAuto:
 		r.mode = r.o.mode
 		return nil
-	case !r.o.dstSet:
+	case !r.o.dstSet && !copyFirst:
 		r.mode = ModeServerSide
 		return nil
 	}
@@ -823,11 +1025,20 @@ func (r *syncRun) decide(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list source: %w", err)
 	}
-	r.mode = ModeStream
-	if len(out.Contents) > 0 {
-		if _, err := headThrough(ctx, r.o.dst, r.src.Bucket, aws.ToString(out.Contents[0].Key), r.o.srcAccount, r.o.object.payer()); err == nil {
-			r.mode = ModeServerSide
+	reads := func(c HeadObjectAPI) bool {
+		if len(out.Contents) == 0 {
+			return false
 		}
+		_, err := headThrough(ctx, c, r.src.Bucket, aws.ToString(out.Contents[0].Key), r.o.srcAccount, r.o.object.payer())
+		return err == nil
+	}
+	switch {
+	case copyFirst && reads(r.o.copy):
+		r.mode, r.writer = ModeServerSide, SideCopy
+	case !r.o.dstSet || reads(r.o.dst):
+		r.mode = ModeServerSide
+	default:
+		r.mode = ModeStream
 	}
 	return nil
 }

@@ -6,7 +6,10 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Defaults for Copier options.
@@ -52,13 +55,15 @@ const (
 type TransferMode int
 
 const (
-	// ModeAuto copies server-side when the destination client can read
-	// the source, and streams otherwise. The choice is made once per
-	// sync by reading one source object's metadata through the
-	// destination client (HeadObject, which changes nothing).
+	// ModeAuto copies server-side when the copy client (WithCopyClient)
+	// or else the destination client can read the source, and streams
+	// otherwise. The choice is made once per sync by reading one source
+	// object's metadata through that client (HeadObject, which changes
+	// nothing).
 	ModeAuto TransferMode = iota
 	// ModeServerSide copies with CopyObject: bytes never leave S3, and
-	// the destination client's principal must be able to read the source.
+	// the principal of the copy client, or of the destination client when
+	// there is none, must be able to read the source.
 	ModeServerSide
 	// ModeStream reads with the source client (ranged GetObject) and
 	// writes with the destination client (PutObject, or a multipart
@@ -167,6 +172,11 @@ type copierOptions struct {
 	acl           types.ObjectCannedACL
 	srcSTS        GetCallerIdentityAPI
 	dstSTS        GetCallerIdentityAPI
+	// copy is the third identity of WithCopyClient: it makes server-side
+	// copies when it can read the source.
+	copy    CopyAPI
+	copySet bool
+	copySTS GetCallerIdentityAPI
 
 	// object holds the per-object write and check options
 	// (copier_props.go).
@@ -189,9 +199,50 @@ func defaultCopierOptions() copierOptions {
 
 // WithDestinationClient sets the client that lists and writes the
 // destination. By default the source client does both. Server-side copies
-// run as this client's principal, which must be able to read the source.
+// run as this client's principal, which must then be able to read the
+// source, unless a copy client (WithCopyClient) makes them.
 func WithDestinationClient(c DestinationAPI) CopierOption {
 	return func(o *copierOptions) { o.dst, o.dstSet = c, true }
+}
+
+// CopyAPI is what the client of a copy identity (WithCopyClient) calls:
+// HeadObject and GetObjectTagging on the source, CopyObject and the
+// multipart copy calls on the destination. *s3.Client satisfies it.
+type CopyAPI interface {
+	HeadObjectAPI
+	GetObjectTaggingAPI
+	CopyObjectAPI
+	UploadPartCopyAPI
+	CreateMultipartUploadAPI
+	CompleteMultipartUploadAPI
+	AbortMultipartUploadAPI
+}
+
+var _ CopyAPI = (*s3.Client)(nil)
+
+// WithCopyClient sets a third identity for server-side copies, for when
+// neither the source nor the destination identity may both read the
+// source and write the destination: its principal needs s3:GetObject
+// (and s3:GetObjectTagging) on the source and the destination write
+// permissions (CopyRolePolicy without the listing). Under ModeAuto, when
+// it can read the source, every CopyObject, UploadPartCopy and multipart
+// upload of the sync is its request; otherwise the sync goes on as
+// without it. Under ModeServerSide it makes the copies in any case, and
+// under ModeStream it is not used. Listings, deletes and reads of the
+// destination stay with the destination client. id, when not nil,
+// carries the same credentials, so Preflight names the principal in its
+// findings (side SideCopy). Default none.
+func WithCopyClient(c CopyAPI, id GetCallerIdentityAPI) CopierOption {
+	return func(o *copierOptions) { o.copy, o.copySet, o.copySTS = c, true, id }
+}
+
+// WithCopyConfig is WithCopyClient with an *s3.Client and an *sts.Client
+// built from cfg, such as a role assumed with AssumeRoleConfig;
+// path-style addressing is used when cfg has a BaseEndpoint, as for
+// NewCopierFromConfigs.
+func WithCopyConfig(cfg aws.Config) CopierOption {
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	return WithCopyClient(client, sts.NewFromConfig(cfg))
 }
 
 // WithConcurrency sets how many objects are copied at once, 1 to
@@ -379,6 +430,9 @@ func (o *copierOptions) validate() error {
 	}
 	if o.dstSet && o.dst == nil {
 		return bad("destination client", "nil", "must not be nil")
+	}
+	if o.copySet && o.copy == nil {
+		return bad("copy client", "nil", "must not be nil")
 	}
 	if o.concurrency < 1 || o.concurrency > MaxConcurrency {
 		return bad("concurrency", o.concurrency, fmt.Sprintf("must be between 1 and %d", MaxConcurrency))
