@@ -53,11 +53,18 @@
 //	    --dest-role-arn arn:aws:iam::222222222222:role/writer --dest-external-id 9e2d
 //
 // When one principal can read SRC and write DST, S3 copies server-side;
-// otherwise the bytes stream through xacct. Before copying, sync checks
-// every permission it needs; --preflight-only prints each missing one
-// with the policy statement that grants it and the policy it belongs in,
-// and --no-preflight skips the check. whoami shows both sides' identities
-// when side or role flags are given.
+// otherwise the bytes stream through xacct. sync also takes a third
+// identity for server-side copies, --copy-profile and --copy-role-arn
+// (with --copy-external-id, default --external-id), used when it can read
+// SRC; the destination identity still lists and deletes DST:
+//
+//	xacct sync s3://a-data s3://b-archive --source-profile a --dest-profile b \
+//	    --copy-role-arn arn:aws:iam::222222222222:role/copier
+//
+// Before copying, sync checks every permission it needs; --preflight-only
+// prints each missing one with the policy statement that grants it and
+// the policy it belongs in, and --no-preflight skips the check. whoami
+// shows both sides' identities when side or role flags are given.
 //
 // # Managed transfers
 //

@@ -19,6 +19,9 @@ type identityFlags struct {
 	// externalID is sent for both sides' roles unless sourceExternalID
 	// or destExternalID overrides it for one side.
 	externalID, sourceExternalID, destExternalID string
+	// copyProfile, copyRoleARN and copyExternalID pick a third identity
+	// that makes server-side copies (sync only, see registerCopy).
+	copyProfile, copyRoleARN, copyExternalID string
 }
 
 // register adds the identity flags to fs.
@@ -33,6 +36,16 @@ func (f *identityFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.destExternalID, "dest-external-id", "", "send `ID` as the ExternalId of the destination's role (overrides --external-id)")
 }
 
+// registerCopy adds the flags of the copy identity to fs.
+func (f *identityFlags) registerCopy(fs *pflag.FlagSet) {
+	fs.StringVar(&f.copyProfile, "copy-profile", "", "copy server-side as profile `NAME` when it can read SRC (default: --profile, with --copy-role-arn)")
+	fs.StringVar(&f.copyRoleARN, "copy-role-arn", "", "copy server-side as role `ARN` when it can read SRC, assumed with the copy profile's credentials")
+	fs.StringVar(&f.copyExternalID, "copy-external-id", "", "send `ID` as the ExternalId of the copy role (overrides --external-id)")
+}
+
+// hasCopy reports whether the flags name a copy identity.
+func (f identityFlags) hasCopy() bool { return f.copyProfile != "" || f.copyRoleARN != "" }
+
 // split reports whether any flag sets one side apart from the plain
 // --profile, which is when whoami shows both sides.
 func (f identityFlags) split() bool {
@@ -43,7 +56,7 @@ func (f identityFlags) split() bool {
 // an external ID needs a role on its side.
 func (f identityFlags) validate() error {
 	for _, r := range []struct{ flag, arn string }{
-		{"--role-arn", f.roleARN}, {"--source-role-arn", f.sourceRoleARN}, {"--dest-role-arn", f.destRoleARN},
+		{"--role-arn", f.roleARN}, {"--source-role-arn", f.sourceRoleARN}, {"--dest-role-arn", f.destRoleARN}, {"--copy-role-arn", f.copyRoleARN},
 	} {
 		if r.arn == "" {
 			continue
@@ -52,8 +65,11 @@ func (f identityFlags) validate() error {
 			return usageError{fmt.Errorf("%s: %w", r.flag, err)}
 		}
 	}
-	if f.externalID != "" && f.roleARN == "" && f.sourceRoleARN == "" && f.destRoleARN == "" {
+	if f.externalID != "" && f.roleARN == "" && f.sourceRoleARN == "" && f.destRoleARN == "" && f.copyRoleARN == "" {
 		return usageError{errors.New("--external-id needs --role-arn, --source-role-arn or --dest-role-arn")}
+	}
+	if f.copyExternalID != "" && f.copyRoleARN == "" {
+		return usageError{fmt.Errorf("--copy-external-id %q needs --copy-role-arn", f.copyExternalID)}
 	}
 	if f.sourceExternalID != "" && f.roleARN == "" && f.sourceRoleARN == "" {
 		return usageError{fmt.Errorf("--source-external-id %q needs a source role: --source-role-arn or --role-arn", f.sourceExternalID)}
@@ -74,6 +90,12 @@ func (f identityFlags) source(profile string) side {
 
 func (f identityFlags) destination(profile string) side {
 	return newSide(first(f.destProfile, profile), first(f.destRoleARN, f.roleARN), first(f.destExternalID, f.externalID))
+}
+
+// copySide is the copy identity's profile and role; --role-arn, which
+// names both sides' role, does not name it.
+func (f identityFlags) copySide(profile string) side {
+	return newSide(first(f.copyProfile, profile), f.copyRoleARN, first(f.copyExternalID, f.externalID))
 }
 
 // newSide drops the ExternalId of a side without a role, so that it does
@@ -102,6 +124,9 @@ type sides struct {
 	src, dst aws.Config
 	// same is set when one principal reads and writes.
 	same bool
+	// cp is the copy identity's configuration (--copy-profile,
+	// --copy-role-arn), nil without one.
+	cp *aws.Config
 }
 
 // oneSide returns sides that both use cfg.
@@ -118,14 +143,22 @@ func (a *app) sides(ctx context.Context, f identityFlags, conns int) (sides, err
 	if err != nil {
 		return sides{}, fmt.Errorf("source: %w", err)
 	}
-	if srcSide == dstSide {
-		return oneSide(src), nil
+	s := oneSide(src)
+	if srcSide != dstSide {
+		dst, err := a.sideConfig(ctx, dstSide, conns)
+		if err != nil {
+			return sides{}, fmt.Errorf("destination: %w", err)
+		}
+		s = sides{src: src, dst: dst}
 	}
-	dst, err := a.sideConfig(ctx, dstSide, conns)
-	if err != nil {
-		return sides{}, fmt.Errorf("destination: %w", err)
+	if f.hasCopy() {
+		cp, err := a.sideConfig(ctx, f.copySide(a.flags.profile), conns)
+		if err != nil {
+			return sides{}, fmt.Errorf("copy identity: %w", err)
+		}
+		s.cp = &cp
 	}
-	return sides{src: src, dst: dst}, nil
+	return s, nil
 }
 
 // sideConfig loads one side's profile and assumes its role, if any, with
@@ -154,8 +187,9 @@ func assumeRole(cfg aws.Config, roleARN, externalID string) (aws.Config, error) 
 	return out, nil
 }
 
-// newCopier returns a Copier that reads with s.src and writes with s.dst,
-// naming both principals in preflight findings.
+// newCopier returns a Copier that reads with s.src and writes with s.dst
+// (and, with s.cp, copies server-side as the copy identity when it can
+// read the source), naming every principal in preflight findings.
 func newCopier(s sides, opts ...xacct.CopierOption) (*xacct.Copier, error) {
 	srcS3, srcSTS := newS3(s.src), newSTS(s.src)
 	base := []xacct.CopierOption{xacct.WithIdentityClients(srcSTS, srcSTS)}
@@ -164,6 +198,9 @@ func newCopier(s sides, opts ...xacct.CopierOption) (*xacct.Copier, error) {
 			xacct.WithDestinationClient(newS3(s.dst)),
 			xacct.WithIdentityClients(srcSTS, newSTS(s.dst)),
 		}
+	}
+	if s.cp != nil {
+		base = append(base, xacct.WithCopyClient(newS3(*s.cp), newSTS(*s.cp)))
 	}
 	return xacct.NewCopier(srcS3, append(base, opts...)...)
 }

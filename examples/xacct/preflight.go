@@ -42,8 +42,15 @@ func printPreflight(w io.Writer, rep *xacct.PreflightReport) {
 			}
 		}
 	}
+	if cp := rep.CopyIdentity.ARN; cp != "" {
+		fmt.Fprintf(w, "%-12s %s\n", "copy:", cp)
+	}
 	if len(rep.Findings) == 0 {
-		fmt.Fprintf(w, "%-12s %s\n", "mode:", rep.Mode)
+		by := ""
+		if rep.Writer == xacct.SideCopy {
+			by = " (by the copy identity)"
+		}
+		fmt.Fprintf(w, "%-12s %s%s\n", "mode:", rep.Mode, by)
 	}
 	printFindings(w, rep)
 }

@@ -53,7 +53,10 @@ Each side may use its own credentials: --source-profile and --dest-profile
 (default --profile), and a role assumed on top with --role-arn, or
 --source-role-arn and --dest-role-arn, and --external-id. When one principal
 can read SRC and write DST the copy is server-side; otherwise the bytes
-stream through xacct (the summary names the mode).
+stream through xacct (the summary names the mode). A third identity,
+--copy-profile and/or --copy-role-arn (with --copy-external-id), makes the
+server-side copies when it can read SRC; listing and deleting DST stay with
+the destination identity.
 
 Before moving anything, sync checks every permission it needs and names each
 missing one with the policy statement that grants it (--no-preflight skips
@@ -63,7 +66,8 @@ missing).`,
   xacct sync s3://src s3://dst --delete --max-delete 100 --dryrun
   xacct sync s3://src s3://dst --exclude '*' --include '*.csv' --json
   xacct sync s3://src s3://dst --source-profile a --dest-profile b --preflight-only
-  xacct sync s3://src s3://dst --profile ops --role-arn arn:aws:iam::111111111111:role/copy --external-id 5f1c`,
+  xacct sync s3://src s3://dst --profile ops --role-arn arn:aws:iam::111111111111:role/copy --external-id 5f1c
+  xacct sync s3://src s3://dst --source-profile a --dest-profile b --copy-role-arn arn:aws:iam::222222222222:role/copier`,
 		Args: argsBetween(2, 2),
 		RunE: a.runE(func(ctx context.Context, args []string) error {
 			if o.sizeOnly && o.exact {
@@ -101,6 +105,7 @@ missing).`,
 	f.BoolVar(&o.preflightOnly, "preflight-only", false, "check the permissions the sync needs, print what is missing and how to grant it, copy nothing")
 	f.BoolVar(&o.noPreflight, "no-preflight", false, "skip the permission check before copying")
 	o.ids.register(f)
+	o.ids.registerCopy(f)
 	o.transfer.register(f)
 	return cmd
 }
@@ -217,7 +222,11 @@ func summaryLine(r *xacct.SyncReport) string {
 	}
 	s += " in " + r.Duration.Round(time.Millisecond).String()
 	if r.Mode != xacct.ModeAuto { // decided unless the sync failed early
-		s += " (mode: " + r.Mode.String() + ")"
+		by := ""
+		if r.Writer == xacct.SideCopy {
+			by = ", by the copy identity"
+		}
+		s += " (mode: " + r.Mode.String() + by + ")"
 	}
 	if r.DryRun {
 		s = "(dryrun) " + s

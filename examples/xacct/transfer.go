@@ -61,7 +61,7 @@ func (t *transferFlags) register(fs *pflag.FlagSet) {
 	fs.Var(&t.cutoff, "stream-upload-cutoff", "when streaming, write objects from the multipart threshold up to `SIZE` with one unbuffered PutObject and larger ones in parts, up to 5GiB (units are powers of 1024; default 200MiB)")
 	fs.Var(&t.partSize, "part-size", "part `SIZE` of multipart copies, 5MiB to 5GiB")
 	registerRequestPayer(fs, &t.requestPayer)
-	fs.StringVar(&t.mode, "transfer-mode", t.mode, "auto (server-side when the destination identity can read the source, else stream), server-side or stream")
+	fs.StringVar(&t.mode, "transfer-mode", t.mode, "auto (server-side when the copy identity, or else the destination identity, can read the source; else stream), server-side or stream")
 }
 
 // options turns the flags into Copier options. The library checks the
