@@ -321,15 +321,26 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 	if !errors.As(err, &are) || !isAccessDenied(are.Err) {
 		return false
 	}
+	action, opts := refusedSTSAction(are.Err)
 	for _, f := range p.rep.Findings {
-		if f.Action == "sts:AssumeRole" && f.Resource == are.RoleARN {
+		if f.Action == action && f.Resource == are.RoleARN {
 			return true
 		}
 	}
 	caller := policyPrincipal(are.Caller)
-	f := &PreflightFinding{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Err: err,
-		Fixes: []PolicyFix{{Kind: PolicyKindIdentity, Target: caller, Statement: CallerAssumeRolePolicy(are.RoleARN).Statement[0]}}}
+	f := &PreflightFinding{Side: side, Action: action, Resource: are.RoleARN, Err: err,
+		Fixes: []PolicyFix{{Kind: PolicyKindIdentity, Target: caller, Statement: CallerAssumeRolePolicy(are.RoleARN, opts...).Statement[0]}}}
 	switch {
+	case action != "sts:AssumeRole":
+		// The role admits the caller; what it refuses is the session's
+		// tags or source identity.
+		f.Hint = action + " is needed for the session's " + map[string]string{"sts:TagSession": "tags", "sts:SetSourceIdentity": "source identity"}[action] +
+			": the role's trust policy must allow it for the caller and, across accounts, so must the caller's identity policy"
+		if caller != "" {
+			trust := CopyRoleTrustPolicy(caller, are.ExternalID, opts...).Statement[0]
+			trust.Sid = suggestedTrustSid(caller, are.ExternalID+"\x00"+action)
+			f.Fixes = append(f.Fixes, PolicyFix{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: trust})
+		}
 	case are.ExternalID == "":
 		f.Hint = "no ExternalId was sent, and the role's trust policy likely requires one: send the ExternalId its sts:ExternalId condition names; " +
 			"also check that the trust policy names the caller and that the caller's identity policy allows sts:AssumeRole on the role"
@@ -348,8 +359,26 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 			"(its Sid " + trust.Sid + " leaves the role's other statements in place on merge)"
 	}
 	p.rep.Findings = append(p.rep.Findings, f)
-	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: "sts:AssumeRole", Resource: are.RoleARN, Result: CheckDenied})
+	p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: side, Action: action, Resource: are.RoleARN, Result: CheckDenied})
 	return true
+}
+
+// refusedSTSAction reads which STS action an AssumeRole refusal names
+// ("… is not authorized to perform: sts:TagSession on resource: …"):
+// sts:TagSession and sts:SetSourceIdentity, with the builder options that
+// grant them, or else sts:AssumeRole.
+func refusedSTSAction(err error) (string, []PolicyOption) {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		msg := apiErr.ErrorMessage()
+		switch {
+		case strings.Contains(msg, "perform: sts:TagSession"):
+			return "sts:TagSession", []PolicyOption{WithTagSessionAccess()}
+		case strings.Contains(msg, "perform: sts:SetSourceIdentity"):
+			return "sts:SetSourceIdentity", []PolicyOption{WithSourceIdentityAccess()}
+		}
+	}
+	return "sts:AssumeRole", nil
 }
 
 // arnAccount is the account field of an ARN, "" when arn is not one.

@@ -39,12 +39,40 @@ type PolicyOption func(*policyOptions)
 type policyOptions struct {
 	delete          bool
 	secureTransport bool
+	tagSession      bool
+	sourceIdentity  bool
 }
 
 // WithDeleteAccess grants s3:DeleteObject on the destination prefix, which
 // only a sync that deletes extra destination objects needs. Default: not
 // granted.
 func WithDeleteAccess() PolicyOption { return func(o *policyOptions) { o.delete = true } }
+
+// WithTagSessionAccess adds sts:TagSession beside sts:AssumeRole in
+// CopyRoleTrustPolicy and CallerAssumeRolePolicy: STS refuses session
+// tags (WithSessionTags) unless both the trust policy and, across
+// accounts, the caller's identity policy allow it. Default: not granted.
+func WithTagSessionAccess() PolicyOption { return func(o *policyOptions) { o.tagSession = true } }
+
+// WithSourceIdentityAccess adds sts:SetSourceIdentity beside
+// sts:AssumeRole in CopyRoleTrustPolicy and CallerAssumeRolePolicy, which
+// a session with a source identity (WithSourceIdentity) needs. Default:
+// not granted.
+func WithSourceIdentityAccess() PolicyOption {
+	return func(o *policyOptions) { o.sourceIdentity = true }
+}
+
+// assumeActions are the STS actions the trust and caller policies grant.
+func (o policyOptions) assumeActions() StringList {
+	actions := StringList{"sts:AssumeRole"}
+	if o.sourceIdentity {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	if o.tagSession {
+		actions = append(actions, "sts:TagSession")
+	}
+	return actions
+}
 
 // WithSecureTransport adds to bucket policies a Deny of every S3 action by
 // the granted principal over plain HTTP (aws:SecureTransport false). It is
@@ -69,12 +97,14 @@ func buildOptions(opts []PolicyOption) policyOptions {
 // identity policies) or a principal ARN. When externalID is not empty,
 // AssumeRole must present it (sts:ExternalId), which guards against the
 // confused deputy problem when a third party assumes the role.
-func CopyRoleTrustPolicy(trusted, externalID string) Policy {
+// WithTagSessionAccess and WithSourceIdentityAccess add the actions session
+// tags and a source identity need.
+func CopyRoleTrustPolicy(trusted, externalID string, opts ...PolicyOption) Policy {
 	s := Statement{
 		Sid:       sidAssumeRole,
 		Effect:    EffectAllow,
 		Principal: AWSPrincipal(trusted),
-		Action:    StringList{"sts:AssumeRole"},
+		Action:    buildOptions(opts).assumeActions(),
 	}
 	if externalID != "" {
 		s.Condition = Conditions{"StringEquals": {"sts:ExternalId": {externalID}}}
@@ -85,12 +115,14 @@ func CopyRoleTrustPolicy(trusted, externalID string) Policy {
 // CallerAssumeRolePolicy is the identity policy the caller in the other
 // account needs to assume roleARN: across accounts, the role's trust policy
 // admitting the caller is not enough on its own; the caller's account must
-// allow sts:AssumeRole on that role too.
-func CallerAssumeRolePolicy(roleARN string) Policy {
+// allow sts:AssumeRole on that role too. WithTagSessionAccess and
+// WithSourceIdentityAccess add the actions session tags and a source
+// identity need.
+func CallerAssumeRolePolicy(roleARN string, opts ...PolicyOption) Policy {
 	return NewPolicy(Statement{
 		Sid:      sidCallerAssume,
 		Effect:   EffectAllow,
-		Action:   StringList{"sts:AssumeRole"},
+		Action:   buildOptions(opts).assumeActions(),
 		Resource: StringList{roleARN},
 	})
 }

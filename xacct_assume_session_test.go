@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
@@ -313,4 +315,59 @@ func TestLoadProfileMFAAndDuration(t *testing.T) {
 	require.NoError(t, err)
 	_, err = cfg.Credentials.Retrieve(ctx)
 	requireAPICode(t, err, "AccessDenied")
+}
+
+// The preflight names sts:TagSession, not sts:AssumeRole, when a role
+// admits the caller but not its session tags, and its trust fix, merged
+// into the role's trust policy, makes the same preflight pass.
+func TestPreflightNamesRefusedTagSession(t *testing.T) {
+	f := newSessionFixture(t)
+	ctx := t.Context()
+	arn := f.role(t, "copy-tagged", []string{"sts:AssumeRole"}, "", "")
+	src, err := xacct.AssumeRoleConfig(f.sb.Config(f.user), arn, xacct.WithSessionTags(map[string]string{"team": "data"}))
+	require.NoError(t, err)
+	c, err := xacct.NewCopierFromConfigs(src, f.sb.Config(f.sb.Root(sandbox.AccountB)))
+	require.NoError(t, err)
+	from, to := xacct.MustParseLocation("s3://"+sessionBucket+"/"), xacct.MustParseLocation("s3://"+sessionBucket+"/copy/")
+
+	rep, err := c.Preflight(ctx, from, to)
+	require.NoError(t, err)
+	require.NotEmpty(t, rep.Findings)
+	finding := rep.Findings[0]
+	assert.Equal(t, "sts:TagSession", finding.Action)
+	assert.Equal(t, arn, finding.Resource)
+	assert.Contains(t, finding.Hint, "tags")
+	var trust *xacct.Statement
+	for _, fix := range finding.Fixes {
+		assert.Contains(t, fix.Statement.Action, "sts:TagSession", "%s fix", fix.Kind)
+		if fix.Kind == xacct.PolicyKindTrust {
+			trust = &fix.Statement
+		}
+	}
+	require.NotNil(t, trust, "a trust statement for the caller")
+
+	iamB := f.sb.IAM(f.sb.Root(sandbox.AccountB))
+	got, err := iamB.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("copy-tagged")})
+	require.NoError(t, err)
+	doc, err := url.QueryUnescape(aws.ToString(got.Role.AssumeRolePolicyDocument))
+	require.NoError(t, err)
+	existing, err := xacct.ParsePolicy([]byte(doc))
+	require.NoError(t, err)
+	merged, changed, err := xacct.MergeStatements(existing, *trust)
+	require.NoError(t, err)
+	require.True(t, changed)
+	js, err := merged.JSON()
+	require.NoError(t, err)
+	_, err = iamB.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("copy-tagged"), PolicyDocument: aws.String(string(js))})
+	require.NoError(t, err)
+
+	src, err = xacct.AssumeRoleConfig(f.sb.Config(f.user), arn, xacct.WithSessionTags(map[string]string{"team": "data"}))
+	require.NoError(t, err)
+	c, err = xacct.NewCopierFromConfigs(src, f.sb.Config(f.sb.Root(sandbox.AccountB)))
+	require.NoError(t, err)
+	rep, err = c.Preflight(ctx, from, to)
+	require.NoError(t, err)
+	for _, fd := range rep.Findings {
+		assert.NotContains(t, fd.Action, "sts:", "after the fix: %v", fd)
+	}
 }
