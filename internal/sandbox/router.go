@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // request is what the router learned about an incoming call.
@@ -15,16 +16,24 @@ type request struct {
 }
 
 // ServeHTTP routes a request to the service named in its SigV4 scope,
-// after checking that its key exists and, for temporary keys, that its
-// session token matches and has not expired.
+// after checking that its key exists, that its signature is the one the
+// key's secret gives and, for temporary keys, that its session token
+// matches and has not expired.
 func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	keyID, service := parseAuth(r)
+	s3Control := isS3Control(r, service)
 	fail := func(status int, code, msg string) {
+		if s3Control {
+			writeS3ControlError(w, status, code, msg)
+			return
+		}
 		switch service {
 		case "sts":
 			writeQueryError(w, stsNS, status, code, msg)
 		case "iam":
 			writeQueryError(w, iamNS, status, code, msg)
+		case "datasync":
+			writeDataSyncError(w, &dsError{status, jsonAuthCode(code), msg})
 		default:
 			writeS3Error(w, status, code, msg)
 		}
@@ -38,6 +47,16 @@ func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(http.StatusForbidden, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
 		default:
 			fail(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
+		}
+		return
+	}
+	if serr := sb.checkSignature(r, id, s3Control); serr != nil {
+		switch service {
+		case "s3", "s3-control", "s3control":
+			writeS3SigError(w, serr, s3Control)
+		default:
+			status, code := sigStatusCode(serr, service == "datasync")
+			fail(status, code, serr.msg)
 		}
 		return
 	}
@@ -62,7 +81,7 @@ func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req := &request{principal: id.Principal, id: id, service: service}
-	if isS3Control(r, service) {
+	if s3Control {
 		service = "s3control"
 	}
 	switch service {
@@ -79,6 +98,30 @@ func (sb *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeS3Error(w, http.StatusBadRequest, "InvalidAction", fmt.Sprintf("service %q is not served by the sandbox", service))
 	}
+}
+
+// checkSignature verifies a request's SigV4 signature with the secret of
+// the key it names.
+func (sb *Sandbox) checkSignature(r *http.Request, id *identity, s3Control bool) *sigError {
+	sig, serr := parseSigV4(r)
+	if serr != nil {
+		return serr
+	}
+	return verifySigV4(r, sig, id.SecretAccessKey, s3Control, time.Now())
+}
+
+// jsonAuthCode is the awsJson (DataSync) spelling of an authentication
+// error code.
+func jsonAuthCode(code string) string {
+	switch code {
+	case "AccessDenied":
+		return "MissingAuthenticationTokenException"
+	case "InvalidClientTokenId":
+		return "UnrecognizedClientException"
+	case "ExpiredToken":
+		return "ExpiredTokenException"
+	}
+	return code
 }
 
 // parseAuth returns the access key id and service from a SigV4
@@ -111,6 +154,26 @@ func writeS3Error(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/xml")
 	w.WriteHeader(status)
 	_ = xml.NewEncoder(w).Encode(s3Error{Code: code, Message: msg, RequestID: "sandbox"})
+}
+
+// s3ControlError is S3 Control's error document: unlike S3's, the code
+// and message sit in an Error element inside ErrorResponse, which is
+// where the SDK's S3 Control deserializer looks for them.
+type s3ControlError struct {
+	XMLName xml.Name `xml:"ErrorResponse"`
+	Error   struct {
+		Code    string
+		Message string
+	}
+	RequestID string `xml:"RequestId"`
+}
+
+func writeS3ControlError(w http.ResponseWriter, status int, code, msg string) {
+	e := s3ControlError{RequestID: "sandbox"}
+	e.Error.Code, e.Error.Message = code, msg
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_ = xml.NewEncoder(w).Encode(e)
 }
 
 func writeXML(w http.ResponseWriter, status int, v any) {

@@ -5,8 +5,11 @@
 //
 // Every request is attributed to the principal behind its SigV4 access key,
 // and the service is taken from the signature's credential scope, so all
-// SDK clients share one BaseEndpoint. Signatures themselves are not
-// verified; session tokens and their expiry are.
+// SDK clients share one BaseEndpoint. Signatures are verified as AWS
+// does (the key's secret, the signed headers, X-Amz-Date within 15
+// minutes of the wall clock, presigned expiry), and so are session tokens
+// and their expiry; a bad signature fails with each service's own error
+// (SignatureDoesNotMatch, InvalidSignatureException).
 //
 // # Authorisation
 //
