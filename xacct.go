@@ -669,7 +669,9 @@ func isAccessDenied(err error) bool {
 		switch apiErr.ErrorCode() {
 		case "AccessDenied", "AccessDeniedException", "AllAccessDisabled":
 			return true
-		case "ExpiredToken", "InvalidAccessKeyId", "InvalidToken", "InvalidClientTokenId", "SignatureDoesNotMatch":
+		case "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "InvalidToken", "InvalidClientTokenId",
+			"SignatureDoesNotMatch", "InvalidSignatureException", "UnrecognizedClientException", "RequestTimeTooSkewed":
+			// Refused credentials or signatures, not a missing permission.
 			return false
 		}
 	}

@@ -145,12 +145,12 @@ func (sb *Sandbox) serveS3Control(w http.ResponseWriter, r *http.Request, req *r
 		op = "DescribeJob"
 	default:
 		sb.count("s3control:unsupported")
-		writeS3Error(w, http.StatusNotImplemented, "NotImplemented", "This S3 Control operation is not served by the sandbox.")
+		writeS3ControlError(w, http.StatusNotImplemented, "NotImplemented", "This S3 Control operation is not served by the sandbox.")
 		return
 	}
 	sb.count(op)
 	if account != req.principal.Account {
-		writeS3Error(w, http.StatusForbidden, "AccessDenied", "The account ID does not match the caller's account.")
+		writeS3ControlError(w, http.StatusForbidden, "AccessDenied", "The account ID does not match the caller's account.")
 		return
 	}
 	switch op {
@@ -174,16 +174,16 @@ func (sb *Sandbox) createJob(w http.ResponseWriter, r *http.Request, req *reques
 	gen := in.ManifestGenerator.S3JobManifestGenerator
 	switch {
 	case err != nil:
-		writeS3Error(w, http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed.")
+		writeS3ControlError(w, http.StatusBadRequest, "MalformedXML", "The XML you provided was not well-formed.")
 		return
 	case in.Operation.S3ReplicateObject == nil:
-		writeS3Error(w, http.StatusBadRequest, "InvalidRequest", "The sandbox runs S3ReplicateObject jobs only.")
+		writeS3ControlError(w, http.StatusBadRequest, "InvalidRequest", "The sandbox runs S3ReplicateObject jobs only.")
 		return
 	case gen == nil || gen.SourceBucket == "":
-		writeS3Error(w, http.StatusBadRequest, "InvalidRequest", "Batch Replication jobs need an S3JobManifestGenerator with a SourceBucket.")
+		writeS3ControlError(w, http.StatusBadRequest, "InvalidRequest", "Batch Replication jobs need an S3JobManifestGenerator with a SourceBucket.")
 		return
 	case in.ClientRequestToken == "" || in.RoleArn == "":
-		writeS3Error(w, http.StatusBadRequest, "InvalidRequest", "ClientRequestToken and RoleArn are required.")
+		writeS3ControlError(w, http.StatusBadRequest, "InvalidRequest", "ClientRequestToken and RoleArn are required.")
 		return
 	}
 	if a := sb.authz(); a != nil {
@@ -192,7 +192,7 @@ func (sb *Sandbox) createJob(w http.ResponseWriter, r *http.Request, req *reques
 			sb.newAccessRequest(r, req.id, "s3:CreateJob", jobARN(account, "*"), account),
 			sb.newAccessRequest(r, req.id, "iam:PassRole", in.RoleArn, roleAcct))
 		if msg != "" {
-			writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
+			writeS3ControlError(w, http.StatusForbidden, "AccessDenied", msg)
 			return
 		}
 	}
@@ -311,7 +311,7 @@ func (sb *Sandbox) runBatchReplication(ctx context.Context, job *batchJob, bucke
 func (sb *Sandbox) describeJob(w http.ResponseWriter, r *http.Request, req *request, account, id string) {
 	if a := sb.authz(); a != nil {
 		if msg := decide(r.Context(), a, sb.newAccessRequest(r, req.id, "s3:DescribeJob", jobARN(account, id), account)); msg != "" {
-			writeS3Error(w, http.StatusForbidden, "AccessDenied", msg)
+			writeS3ControlError(w, http.StatusForbidden, "AccessDenied", msg)
 			return
 		}
 	}
@@ -336,7 +336,7 @@ func (sb *Sandbox) describeJob(w http.ResponseWriter, r *http.Request, req *requ
 	}
 	st.mu.Unlock()
 	if job == nil {
-		writeS3Error(w, http.StatusNotFound, "NoSuchJob", "The specified job does not exist.")
+		writeS3ControlError(w, http.StatusNotFound, "NoSuchJob", "The specified job does not exist.")
 		return
 	}
 	writeXML(w, http.StatusOK, out)

@@ -136,9 +136,9 @@ func TestWrongSecretRefused(t *testing.T) {
 	t.Run("s3control", func(t *testing.T) {
 		in := &s3control.DescribeJobInput{AccountId: aws.String(sandbox.AccountA), JobId: aws.String("no-such-job")}
 		_, err := sb.S3Control(root).DescribeJob(ctx, in)
-		// Signed right, it reaches the service. (Its errors still use S3's
-		// unwrapped document, which the S3 Control SDK reads as
-		// UnknownError, hence the status check.)
+		// Signed right, it reaches the service, whose errors the S3
+		// Control SDK reads by their code.
+		requireCode(t, err, "NoSuchJob")
 		requireStatus(t, err, http.StatusNotFound)
 		_, err = s3control.NewFromConfig(wrongSecret(sb.S3ControlConfig(root), root)).DescribeJob(ctx, in)
 		requireCode(t, err, "SignatureDoesNotMatch")
