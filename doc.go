@@ -43,7 +43,9 @@
 // account (cached, refreshing credentials; ExternalId, MFA, session tags),
 // [LoadProfile] loads a shared-config profile with role_arn and
 // source_profile, and [WhoAmI] says who a config is. [NewCopierFromConfigs]
-// takes one config per side.
+// takes one config per side; [WithCopyConfig] adds a third identity that
+// may read the source and write the destination, so that copies between
+// two otherwise separate identities stay server-side.
 //
 // # Copying
 //
