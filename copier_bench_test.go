@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -24,11 +25,7 @@ const benchObjects = 2000
 // benchClient returns an S3 client whose transport keeps enough idle
 // connections for the benchmark's concurrency.
 func benchClient(b *testing.B, sb *sandbox.Sandbox) *s3.Client {
-	cfg := sb.Config(sb.Root(sandbox.AccountA))
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
-	})
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	return s3.NewFromConfig(benchConfig(sb), func(o *s3.Options) { o.UsePathStyle = true })
 }
 
 func seedBench(b *testing.B) (*sandbox.Sandbox, *s3.Client) {
@@ -124,7 +121,7 @@ func BenchmarkSmallObjects(b *testing.B) {
 			require.Zero(b, rep.Copied)
 		}
 	})
-	b.Run("list-both", func(b *testing.B) {
+	listBoth := func(b *testing.B) {
 		for b.Loop() {
 			var wg sync.WaitGroup
 			for _, l := range []xacct.Location{src, upToDate} {
@@ -137,5 +134,44 @@ func BenchmarkSmallObjects(b *testing.B) {
 			}
 			wg.Wait()
 		}
+	}
+	b.Run("list-both", listBoth)
+
+	// The same no-op with every request held benchLatency by the server,
+	// as S3's round trips are: what the preflight's probes cost before the
+	// sync can finish. The copier has a client per side with identity
+	// clients (NewCopierFromConfigs), as a cross-account sync does, so it
+	// runs every probe but the delete probe.
+	twoSided, err := xacct.NewCopierFromConfigs(benchConfig(sb), benchConfig(sb))
+	require.NoError(b, err)
+	_, err = twoSided.Sync(ctx, src, upToDate)
+	require.NoError(b, err)
+	slow := func(run func(*testing.B)) func(*testing.B) {
+		return func(b *testing.B) {
+			defer sb.InjectFault(sandbox.FaultSpec{Kind: sandbox.FaultLatency, Latency: benchLatency})()
+			run(b)
+		}
+	}
+	b.Run("xacct-noop-20ms", slow(func(b *testing.B) {
+		for b.Loop() {
+			rep, err := twoSided.Sync(ctx, src, upToDate)
+			require.NoError(b, err)
+			require.Zero(b, rep.Copied)
+		}
+	}))
+	b.Run("list-both-20ms", slow(listBoth))
+}
+
+// benchLatency is the round trip the latency benchmarks inject, near
+// S3's from within its region.
+const benchLatency = 20 * time.Millisecond
+
+// benchConfig is the sandbox's config for account A's root, with enough
+// idle connections for the benchmark's concurrency.
+func benchConfig(sb *sandbox.Sandbox) aws.Config {
+	cfg := sb.Config(sb.Root(sandbox.AccountA))
+	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 256, 256
 	})
+	return cfg
 }
