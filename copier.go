@@ -247,6 +247,13 @@ func dirPrefix(p string) string {
 // deleted afterwards, and only if every copy succeeded and both listings
 // completed. Memory does not grow with the number of objects.
 //
+// The permission preflight (see Preflight and WithPreflight) runs while
+// both sides are listed: skips are counted and reported to the progress
+// listener as the listings arrive, but nothing is copied, written or
+// deleted before the preflight has passed. A failed preflight stops the
+// listings, and the report then counts nothing and holds the
+// preflight's error alone.
+//
 // The report is returned even when err is not nil; err joins the report's
 // errors. Options given here apply to this call only.
 func (c *Copier) Sync(ctx context.Context, src, dst Location, opts ...CopierOption) (*SyncReport, error) {
@@ -259,22 +266,22 @@ func (c *Copier) Sync(ctx context.Context, src, dst Location, opts ...CopierOpti
 	}
 	r := &syncRun{c: c, o: o, src: src, dst: dst, report: &SyncReport{Source: src, Destination: dst, DryRun: o.dryRun}}
 	start := time.Now()
-	if err := r.prepare(ctx); err != nil {
-		r.fail(err)
-	} else {
-		r.run(ctx)
-	}
+	started := r.run(ctx)
 	if err := ctx.Err(); err != nil {
 		r.fail(fmt.Errorf("sync interrupted: %w", err))
 	}
 	r.report.Duration = time.Since(start)
-	r.report.Listed = r.listed.Load()
-	r.report.Copied = r.copied.Load()
-	r.report.CopiedBytes = r.copiedBytes.Load()
-	r.report.Skipped = r.skipped.Load()
-	r.report.Excluded = r.excluded.Load()
-	r.report.Deleted = r.deleted.Load()
-	r.report.Failed = r.failed.Load()
+	if started {
+		// A sync stopped by its preflight counts nothing, though its
+		// listings may have begun.
+		r.report.Listed = r.listed.Load()
+		r.report.Copied = r.copied.Load()
+		r.report.CopiedBytes = r.copiedBytes.Load()
+		r.report.Skipped = r.skipped.Load()
+		r.report.Excluded = r.excluded.Load()
+		r.report.Deleted = r.deleted.Load()
+		r.report.Failed = r.failed.Load()
+	}
 	r.report.Warned, r.report.Warnings = r.warnings.result()
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "sync done",
 		slog.String("source", src.String()), slog.String("destination", dst.String()),
@@ -293,8 +300,12 @@ type syncRun struct {
 
 	listed, copied, copiedBytes, skipped, excluded, deleted, failed atomic.Int64
 
-	mu   sync.Mutex // guards report.Errors
-	stop context.CancelFunc
+	mu sync.Mutex // guards report.Errors, held, prepared and prepFailed
+	// held keeps the listings' errors while the preflight runs (see
+	// failListing).
+	held                 []error
+	prepared, prepFailed bool
+	stop                 context.CancelFunc
 
 	// mode, writer, cp, acl and bufs are set by prepare before any
 	// transfer.
@@ -321,15 +332,66 @@ func (r *syncRun) fail(err error) {
 	r.mu.Unlock()
 }
 
-func (r *syncRun) run(ctx context.Context) {
+// failListing records a listing's failure. While the preflight runs, the
+// error is held, to follow the preflight's own errors once it has passed;
+// after a failed preflight (whose cancellation ends the listings) it is
+// dropped, as the sync never started.
+func (r *syncRun) failListing(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case !r.prepared:
+		r.held = append(r.held, err)
+	case !r.prepFailed:
+		r.report.Errors = append(r.report.Errors, err)
+	}
+}
+
+// preparedWith records the outcome of prepare: a failure becomes the
+// report's error and the held listing errors are dropped; otherwise they
+// follow whatever prepare itself reported.
+func (r *syncRun) preparedWith(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.prepared, r.prepFailed = true, err != nil
+	if err != nil {
+		r.report.Errors = append(r.report.Errors, err)
+	} else {
+		r.report.Errors = append(r.report.Errors, r.held...)
+	}
+	r.held = nil
+}
+
+// run prepares the sync (see prepare) while it lists both sides: the
+// merge-join compares and counts as it lists, but copies wait in a
+// bounded queue, which holds the merge back, until the preflight has
+// passed and decided the transfer mode and the ACL; nothing is written,
+// copied or deleted before. A failed preflight cancels the listings. run
+// reports whether the preflight passed.
+func (r *syncRun) run(ctx context.Context) bool {
 	workCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	r.stop = stop
+
+	ready := make(chan struct{})
+	var prepErr error
+	go func() {
+		defer close(ready)
+		prepErr = r.prepare(ctx)
+		r.preparedWith(prepErr)
+		if prepErr != nil {
+			stop()
+		}
+	}()
 
 	tasks := make(chan copyTask, 2*r.o.concurrency)
 	var workers sync.WaitGroup
 	for range r.o.concurrency {
 		workers.Go(func() {
+			<-ready
+			if prepErr != nil {
+				return
+			}
 			for t := range tasks {
 				r.copy(workCtx, t)
 			}
@@ -346,9 +408,13 @@ func (r *syncRun) run(ctx context.Context) {
 	}, dels.add, true)
 	close(tasks)
 	workers.Wait()
+	<-ready
+	if prepErr != nil {
+		return false
+	}
 
 	if !r.o.delete || dels.count == 0 {
-		return
+		return true
 	}
 	switch {
 	case !complete || r.failed.Load() > 0 || ctx.Err() != nil:
@@ -363,6 +429,7 @@ func (r *syncRun) run(ctx context.Context) {
 	default:
 		r.deleteBatch(ctx, dels.items)
 	}
+	return true
 }
 
 // deleteBufferLimit is how many delete candidates a sync keeps in memory
@@ -413,7 +480,7 @@ func (r *syncRun) merge(ctx context.Context, copyFn func(copyTask) bool, delFn f
 			return Object{}, false, true
 		}
 		if err != nil {
-			r.fail(&ObjectError{Op: "list", Bucket: loc.Bucket, Key: loc.Prefix, Err: err})
+			r.failListing(&ObjectError{Op: "list", Bucket: loc.Bucket, Key: loc.Prefix, Err: err})
 			return Object{}, false, false
 		}
 		return obj, true, true

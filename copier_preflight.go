@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -231,32 +232,109 @@ func (c *Copier) preflight(ctx context.Context, o copierOptions, src, dst Locati
 	return p.rep, nil
 }
 
+// run probes the source side (identity, listing, read) and the
+// destination side (identity, listing, ownership, write, delete) at once:
+// neither needs the other's results. Each side probes in its own order
+// into a report of its own; the two are then merged in the order a
+// sequential run would have produced, so Checks, Findings and Warnings
+// do not depend on timing. The transfer mode and the tag read need both
+// sides and follow.
 func (p *preflight) run(ctx context.Context) error {
-	p.rep.SourceIdentity, p.srcDead = p.whoami(ctx, SideSource, p.o.srcSTS)
-	p.rep.DestinationIdentity, p.dstDead = p.whoami(ctx, SideDestination, p.o.dstSTS)
-	var sample *Object
-	if !p.srcDead {
-		var err error
-		if sample, err = p.checkSourceList(ctx); err != nil {
-			return err
+	src, dst := p.sub(), p.sub()
+	var (
+		srcMark, dstMark preflightMark
+		srcErr, dstErr   error
+		sample           *Object
+		wg               sync.WaitGroup
+	)
+	wg.Go(func() {
+		src.rep.SourceIdentity, src.srcDead = src.whoami(ctx, SideSource, p.o.srcSTS)
+		srcMark = src.mark()
+		sample, srcErr = src.probeSource(ctx)
+	})
+	wg.Go(func() {
+		dst.rep.DestinationIdentity, dst.dstDead = dst.whoami(ctx, SideDestination, p.o.dstSTS)
+		dstMark = dst.mark()
+		if !dst.dstDead {
+			dstErr = dst.checkDestination(ctx)
 		}
+	})
+	wg.Wait()
+
+	// Sequentially, both identities were resolved first, then the source
+	// probed, then the destination, stopping at the first hard error.
+	p.rep.SourceIdentity, p.rep.DestinationIdentity = src.rep.SourceIdentity, dst.rep.DestinationIdentity
+	p.srcDead, p.dstDead = src.srcDead, dst.dstDead
+	p.take(src.rep, preflightMark{}, srcMark)
+	p.take(dst.rep, preflightMark{}, dstMark)
+	p.take(src.rep, srcMark, src.mark())
+	p.rep.SampleKey = src.rep.SampleKey
+	if srcErr != nil {
+		return srcErr
 	}
-	if !p.srcDead && sample != nil {
-		if err := p.checkSourceRead(ctx, *sample); err != nil {
-			return err
-		}
-	} else if !p.srcDead {
-		p.skip(SideSource, "s3:GetObject", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
-	}
-	if !p.dstDead {
-		if err := p.checkDestination(ctx); err != nil {
-			return err
-		}
+	p.take(dst.rep, dstMark, dst.mark())
+	p.rep.Ownership, p.rep.ACL = dst.rep.Ownership, dst.rep.ACL
+	if dstErr != nil {
+		return dstErr
 	}
 	if err := p.chooseMode(ctx, sample); err != nil {
 		return err
 	}
 	return p.checkTagging(ctx, sample)
+}
+
+// probeSource lists the source for a sample object and reads it.
+func (p *preflight) probeSource(ctx context.Context) (*Object, error) {
+	if p.srcDead {
+		return nil, nil
+	}
+	sample, err := p.checkSourceList(ctx)
+	switch {
+	case err != nil || p.srcDead:
+		return nil, err
+	case sample == nil:
+		p.skip(SideSource, "s3:GetObject", ObjectARN(p.src.Bucket, p.src.Prefix+"*"), "no source object to read")
+		return nil, nil
+	}
+	return sample, p.checkSourceRead(ctx, *sample)
+}
+
+// sub returns a preflight with the same options and a report of its own,
+// for one side's probes to run concurrently with the other's.
+func (p *preflight) sub() *preflight {
+	return &preflight{c: p.c, o: p.o, src: p.src, dst: p.dst, rep: &PreflightReport{Source: p.src, Destination: p.dst}}
+}
+
+// preflightMark is a position in a report's Checks, Findings and
+// Warnings.
+type preflightMark struct{ checks, findings, warnings int }
+
+func (p *preflight) mark() preflightMark {
+	return preflightMark{len(p.rep.Checks), len(p.rep.Findings), len(p.rep.Warnings)}
+}
+
+// take appends the checks, findings and warnings of part between from and
+// to. A refused AssumeRole is reported once per role, as identityFailed
+// does within one report: a role already refused here (the two sides
+// often share one) is not added again.
+func (p *preflight) take(part *PreflightReport, from, to preflightMark) {
+	refused := make(map[string]bool)
+	for _, f := range p.rep.Findings {
+		if f.Action == "sts:AssumeRole" {
+			refused[f.Resource] = true
+		}
+	}
+	for _, f := range part.Findings[from.findings:to.findings] {
+		if f.Action != "sts:AssumeRole" || !refused[f.Resource] {
+			p.rep.Findings = append(p.rep.Findings, f)
+		}
+	}
+	for _, c := range part.Checks[from.checks:to.checks] {
+		if c.Action != "sts:AssumeRole" || c.Result != CheckDenied || !refused[c.Resource] {
+			p.rep.Checks = append(p.rep.Checks, c)
+		}
+	}
+	p.rep.Warnings = append(p.rep.Warnings, part.Warnings[from.warnings:to.warnings]...)
 }
 
 // checkTagging reads the sample object's tags as copies will: with the
@@ -992,7 +1070,9 @@ func statementBySid(p Policy, sid string) Statement {
 }
 
 // prepare runs the preflight (or, without it, the probes that decide the
-// transfer mode and the ACL) before a sync moves anything.
+// transfer mode and the ACL) before a sync moves anything. It runs while
+// the sync lists (see syncRun.run); a dry run's findings are recorded
+// ahead of any listing error.
 func (r *syncRun) prepare(ctx context.Context) error {
 	if r.o.preflight {
 		rep, err := r.c.preflight(ctx, r.o, r.src, r.dst)
