@@ -274,6 +274,7 @@ func (p *preflight) run(ctx context.Context) error {
 	}
 	p.take(dst.rep, dstMark, dst.mark())
 	p.rep.Ownership, p.rep.ACL = dst.rep.Ownership, dst.rep.ACL
+	p.writeDeferred = dst.writeDeferred
 	if dstErr != nil {
 		return dstErr
 	}

@@ -398,8 +398,9 @@ func WithDestinationAccount(id string) CopierOption {
 }
 
 // WithPreflight turns the permission preflight of Sync on or off. When
-// on, Sync first runs Copier.Preflight and stops before moving any byte
-// if a permission is missing. Default on.
+// on, Sync runs Copier.Preflight while it lists both sides, copies nothing
+// until the preflight has passed, and stops before moving any byte if a
+// permission is missing. Default on.
 func WithPreflight(on bool) CopierOption {
 	return func(o *copierOptions) { o.preflight = on }
 }
