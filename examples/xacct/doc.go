@@ -63,8 +63,12 @@
 //
 // Before copying, sync checks every permission it needs; --preflight-only
 // prints each missing one with the policy statement that grants it and
-// the policy it belongs in, and --no-preflight skips the check. whoami
-// shows both sides' identities when side or role flags are given.
+// the policy it belongs in, and --no-preflight skips the check. sync and
+// verify take --source-account and --dest-account, the accounts that must
+// own the two buckets; every request then carries its side's account as
+// ExpectedBucketOwner, and S3 refuses it if another account owns the
+// bucket. whoami shows both sides' identities when side or role flags are
+// given.
 //
 // # Managed transfers
 //

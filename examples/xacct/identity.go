@@ -204,3 +204,32 @@ func newCopier(s sides, opts ...xacct.CopierOption) (*xacct.Copier, error) {
 	}
 	return xacct.NewCopier(srcS3, append(base, opts...)...)
 }
+
+// accountFlags declare the accounts that own the two buckets of a sync or
+// verify; each side's requests then carry its account as
+// ExpectedBucketOwner, so S3 refuses them if the bucket has another owner.
+type accountFlags struct{ source, dest string }
+
+// register adds --source-account and --dest-account to fs.
+func (f *accountFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.source, "source-account", "", "expect the source bucket to be owned by account `ID` (12 digits): S3 refuses every request otherwise")
+	fs.StringVar(&f.dest, "dest-account", "", "expect the destination bucket to be owned by account `ID` (12 digits): S3 refuses every request otherwise")
+}
+
+// options checks the account ids and turns them into Copier options.
+func (f accountFlags) options() ([]xacct.CopierOption, error) {
+	var opts []xacct.CopierOption
+	for _, a := range []struct {
+		flag, id string
+		opt      func(string) xacct.CopierOption
+	}{{"--source-account", f.source, xacct.WithSourceAccount}, {"--dest-account", f.dest, xacct.WithDestinationAccount}} {
+		if a.id == "" {
+			continue
+		}
+		if err := xacct.ValidateAccountID(a.id); err != nil {
+			return nil, usageError{fmt.Errorf("%s: %w", a.flag, err)}
+		}
+		opts = append(opts, a.opt(a.id))
+	}
+	return opts, nil
+}

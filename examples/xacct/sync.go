@@ -31,6 +31,7 @@ type syncOptions struct {
 	concurrency   int
 	maxDelete     int
 	ids           identityFlags
+	accounts      accountFlags
 	transfer      transferFlags
 }
 
@@ -106,6 +107,7 @@ missing).`,
 	f.BoolVar(&o.noPreflight, "no-preflight", false, "skip the permission check before copying")
 	o.ids.register(f)
 	o.ids.registerCopy(f)
+	o.accounts.register(f)
 	o.transfer.register(f)
 	return cmd
 }
@@ -169,7 +171,11 @@ func runSync(ctx context.Context, s sides, src, dst xacct.Location, o syncOption
 	if err != nil {
 		return err
 	}
-	copier, err := newCopier(s, append(transfer,
+	accounts, err := o.accounts.options()
+	if err != nil {
+		return err
+	}
+	copier, err := newCopier(s, append(append(transfer, accounts...),
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithCompare(compare),
 		xacct.WithFilters(o.filters...),

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/xacct/xacct"
+	"github.com/xacct/xacct/internal/sandbox"
 )
 
 func TestSyncCopiesAndPrintsActions(t *testing.T) {
@@ -200,4 +201,31 @@ func TestSyncError(t *testing.T) {
 	assert.ErrorIs(t, err, xacct.ErrDeleteSkipped)
 	assert.ErrorAs(t, err, &copyErr)
 	assert.Equal(t, exitFailed, exitCode(err, true))
+}
+
+// --source-account and --dest-account send each side's expected owner:
+// the right accounts copy, a wrong one is refused by S3 in the preflight,
+// and a malformed id is a usage error naming it.
+func TestSyncExpectedBucketOwners(t *testing.T) {
+	e := newEnv(t)
+	e.bucket(t, "src-bucket", map[string]string{"a.txt": "hello"})
+	e.bucket(t, "dst-bucket", nil)
+
+	r := e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--no-progress", "--dest-account", sandbox.AccountB)
+	assert.NotEqual(t, exitOK, r.code, "the destination belongs to account A")
+	assert.Contains(t, r.stderr, "not owned by the declared account "+sandbox.AccountB)
+	assert.Contains(t, r.stderr, "nothing was copied")
+	assert.Empty(t, e.keys(t, "dst-bucket"), "nothing copied")
+
+	r = e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--no-progress", "--source-account", sandbox.AccountA, "--dest-account", sandbox.AccountA)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	assert.Equal(t, []string{"a.txt"}, e.keys(t, "dst-bucket"))
+
+	r = e.run(t, "verify", "s3://src-bucket", "s3://dst-bucket", "--source-account", sandbox.AccountA, "--dest-account", sandbox.AccountA)
+	assert.Equal(t, exitOK, r.code, r.stderr)
+
+	r = e.run(t, "sync", "s3://src-bucket", "s3://dst-bucket", "--source-account", "12345")
+	assert.Equal(t, exitUsage, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "--source-account")
+	assert.Contains(t, r.stderr, "12345")
 }

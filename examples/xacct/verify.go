@@ -18,6 +18,7 @@ type verifyOptions struct {
 	concurrency  int
 	requestPayer string
 	ids          identityFlags
+	accounts     accountFlags
 }
 
 func (a *app) verifyCommand() *cobra.Command {
@@ -56,6 +57,7 @@ and the identity flags work as in sync.`,
 	registerRequestPayer(f, &o.requestPayer)
 	f.BoolVar(&o.json, "json", false, "print the report as JSON on stdout")
 	o.ids.register(f)
+	o.accounts.register(f)
 	return cmd
 }
 
@@ -66,11 +68,15 @@ func runVerify(ctx context.Context, s sides, src, dst xacct.Location, o verifyOp
 	if err != nil {
 		return err
 	}
-	copier, err := newCopier(s,
+	accounts, err := o.accounts.options()
+	if err != nil {
+		return err
+	}
+	copier, err := newCopier(s, append(accounts,
 		xacct.WithConcurrency(o.concurrency),
 		xacct.WithFilters(o.filters...),
 		payer,
-	)
+	)...)
 	if err != nil {
 		return err
 	}
