@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
@@ -370,7 +371,9 @@ func checkRoleName(name string) string {
 type ReplicationOption func(*replicationOptions)
 
 type replicationOptions struct {
-	logger *slog.Logger
+	logger             *slog.Logger
+	pollFirst, pollMax time.Duration
+	progress           func(BackfillJob)
 }
 
 // WithReplicationLogger logs what Apply, Backfill and Wait do. Default:
@@ -384,8 +387,10 @@ func WithReplicationLogger(l *slog.Logger) ReplicationOption {
 // the changes, Backfill for existing objects, Status to follow objects
 // and Diff to find drift.
 type ReplicationConfigurator struct {
-	spec ReplicationSpec
-	log  *slog.Logger
+	spec     ReplicationSpec
+	log      *slog.Logger
+	poll     pollBackoff
+	progress func(BackfillJob)
 }
 
 // NewReplicationConfigurator validates spec and returns a configurator
@@ -394,16 +399,19 @@ func NewReplicationConfigurator(spec ReplicationSpec, opts ...ReplicationOption)
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	o := replicationOptions{logger: slog.New(slog.DiscardHandler)}
+	o := replicationOptions{logger: slog.New(slog.DiscardHandler), pollFirst: DefaultBackfillPollInterval, pollMax: DefaultBackfillMaxPollInterval}
 	for _, f := range opts {
 		f(&o)
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
 	}
+	if o.pollFirst <= 0 || o.pollMax < o.pollFirst {
+		return nil, &ValidationError{Field: "backfill poll interval", Value: o.pollFirst.String() + ".." + o.pollMax.String(), Rule: "must be positive, the longest at least the first", Err: ErrInvalidOption}
+	}
 	spec.Rules = slices.Clone(spec.Rules)
 	spec.SourceKMSKeyARNs = slices.Clone(spec.SourceKMSKeyARNs)
-	return &ReplicationConfigurator{spec: spec, log: o.logger}, nil
+	return &ReplicationConfigurator{spec: spec, log: o.logger, poll: pollBackoff{first: o.pollFirst, max: o.pollMax}, progress: o.progress}, nil
 }
 
 // Spec returns the configurator's spec.

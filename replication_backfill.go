@@ -16,8 +16,62 @@ import (
 )
 
 // ErrBackfillFailed is wrapped by the error WaitBackfill returns for a job
-// that failed or was cancelled.
+// that failed or was cancelled, or that completed with failed tasks.
 var ErrBackfillFailed = errors.New("batch replication job failed")
+
+// Polling of WaitBackfill, unless WithBackfillPollInterval says otherwise.
+const (
+	// DefaultBackfillPollInterval is the first wait between two
+	// DescribeJob calls of WaitBackfill; later waits double up to
+	// DefaultBackfillMaxPollInterval.
+	DefaultBackfillPollInterval = 200 * time.Millisecond
+	// DefaultBackfillMaxPollInterval caps the wait between two polls.
+	DefaultBackfillMaxPollInterval = 10 * time.Second
+)
+
+// WithBackfillPollInterval sets how WaitBackfill polls a job: first after
+// the first DescribeJob, doubling while the job's state and progress do
+// not change, up to longest; back to first after a change. first must be
+// positive and longest at least first, or NewReplicationConfigurator
+// returns a ValidationError. Defaults: DefaultBackfillPollInterval and
+// DefaultBackfillMaxPollInterval.
+func WithBackfillPollInterval(first, longest time.Duration) ReplicationOption {
+	return func(o *replicationOptions) { o.pollFirst, o.pollMax = first, longest }
+}
+
+// WithBackfillProgress makes WaitBackfill call fn with the job's state
+// after every DescribeJob, the final one included, on the caller's
+// goroutine. Default: none.
+func WithBackfillProgress(fn func(BackfillJob)) ReplicationOption {
+	return func(o *replicationOptions) { o.progress = fn }
+}
+
+// BackfillError is the error WaitBackfill returns for a job that ended
+// Failed or Cancelled, or Complete with failed tasks. It wraps
+// ErrBackfillFailed.
+type BackfillError struct {
+	// Job is the job's final state: its ID, status, task counts and the
+	// failure reasons S3 Control gave.
+	Job BackfillJob
+}
+
+// Error names the job, its status, the failed tasks and the failure
+// reasons.
+func (e *BackfillError) Error() string {
+	j := &e.Job
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: job %s %s", ErrBackfillFailed, j.ID, j.Status)
+	if j.Failed > 0 {
+		fmt.Fprintf(&b, ", %d of %d tasks failed (the job's completion report says why)", j.Failed, j.Total)
+	}
+	if len(j.FailureReasons) > 0 {
+		fmt.Fprintf(&b, ": %s", strings.Join(j.FailureReasons, "; "))
+	}
+	return b.String()
+}
+
+// Unwrap returns ErrBackfillFailed.
+func (e *BackfillError) Unwrap() error { return ErrBackfillFailed }
 
 // BatchReplicationAPI starts and follows S3 Batch Operations jobs;
 // *s3control.Client satisfies it.
@@ -172,29 +226,44 @@ func (c *ReplicationConfigurator) DescribeBackfill(ctx context.Context, client B
 }
 
 // WaitBackfill polls DescribeJob until the job is Complete, Failed or
-// Cancelled, or timeout passes, waiting 200ms after the first poll and
-// doubling up to 10s. A failed or cancelled job returns an error wrapping
-// ErrBackfillFailed with the job's failure reasons.
+// Cancelled, or timeout passes, with the configurator's poll interval
+// (see WithBackfillPollInterval), calling its progress function (see
+// WithBackfillProgress) after each poll. A job that failed or was
+// cancelled, or that completed with failed tasks, returns its state and a
+// *BackfillError. When timeout passes first, WaitBackfill returns the
+// last state seen and an error wrapping context.DeadlineExceeded; the job
+// goes on.
 func (c *ReplicationConfigurator) WaitBackfill(ctx context.Context, client BatchReplicationAPI, jobID string, timeout time.Duration) (*BackfillJob, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	delay := 200 * time.Millisecond
+	delay := c.poll.first
+	var last *BackfillJob
 	for {
 		j, err := c.DescribeBackfill(ctx, client, jobID)
 		if err != nil {
-			return nil, err
+			if last != nil && ctx.Err() != nil {
+				return last, fmt.Errorf("job %s still %s: %w", jobID, last.Status, err)
+			}
+			return last, err
+		}
+		if c.progress != nil {
+			c.progress(*j)
 		}
 		if j.Done() {
-			if j.Status != controltypes.JobStatusComplete {
-				return j, fmt.Errorf("%w: job %s %s: %v", ErrBackfillFailed, jobID, j.Status, j.FailureReasons)
+			if j.Status != controltypes.JobStatusComplete || j.Failed > 0 {
+				return j, &BackfillError{Job: *j}
 			}
 			return j, nil
 		}
+		if last != nil && (last.Status != j.Status || last.Succeeded != j.Succeeded || last.Failed != j.Failed || last.Total != j.Total) {
+			delay = c.poll.first
+		}
+		last = j
 		select {
 		case <-ctx.Done():
 			return j, fmt.Errorf("job %s still %s: %w", jobID, j.Status, ctx.Err())
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, 10*time.Second)
+		delay = min(delay*2, c.poll.max)
 	}
 }

@@ -57,7 +57,7 @@ func newReplEnv(t *testing.T, spec xacct.ReplicationSpec) *replEnv {
 			require.NoError(t, err)
 		}
 	}
-	e.c, err = xacct.NewReplicationConfigurator(spec)
+	e.c, err = xacct.NewReplicationConfigurator(spec, xacct.WithBackfillPollInterval(time.Millisecond, 5*time.Millisecond))
 	require.NoError(t, err)
 	e.clients = xacct.ReplicationClients{SourceS3: e.srcS3, SourceIAM: e.iamA, DestinationS3: e.dstS3}
 	return e

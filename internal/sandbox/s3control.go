@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,21 +59,41 @@ func (sb *Sandbox) S3Control(p Principal) *s3control.Client {
 	return s3control.NewFromConfig(sb.S3ControlConfig(p))
 }
 
-// Batch Operations job states the sandbox uses.
+// Batch Operations job states the sandbox uses. A job starts New; each
+// DescribeJob moves it one step: to Preparing, then to Active (the
+// manifest is generated and the tasks run, as the job's role), then to
+// Complete. A job whose manifest cannot be generated goes from Preparing
+// to Failed.
 const (
-	JobComplete = "Complete"
-	JobFailed   = "Failed"
+	JobNew       = "New"
+	JobPreparing = "Preparing"
+	JobActive    = "Active"
+	JobComplete  = "Complete"
+	JobFailed    = "Failed"
 )
 
-// batchJob is an S3 Batch Replication job. The sandbox runs it to the end
-// while CreateJob is answered, so DescribeJob always finds it finished.
+// batchJob is an S3 Batch Replication job. CreateJob only records it;
+// DescribeJob moves it on (see step), so that a client following the job
+// sees the states S3 reports before Complete.
 type batchJob struct {
-	id, account, roleARN, status string
-	token                        string
-	priority                     int32
-	created, finished            time.Time
-	total, succeeded, failed     int64
-	failures                     []string
+	// id, account, token, roleARN and the manifest generator's fields
+	// are set by CreateJob and never change.
+	id, account, roleARN, token string
+	bucket, expectedOwner       string
+	filter                      *manifestFilter
+	priority                    int32
+	created                     time.Time
+
+	// mu guards the rest and is held while a step runs.
+	mu                       sync.Mutex
+	status                   string
+	finished                 time.Time
+	total, succeeded, failed int64
+	// failures are the job's FailureReasons, "code: reason".
+	failures []string
+	// taskFailures say why each failed task failed, "key version:
+	// reason": what S3 writes in a completion report.
+	taskFailures []string
 }
 
 type createJobRequest struct {
@@ -185,6 +207,9 @@ func (sb *Sandbox) createJob(w http.ResponseWriter, r *http.Request, req *reques
 	case in.ClientRequestToken == "" || in.RoleArn == "":
 		writeS3ControlError(w, http.StatusBadRequest, "InvalidRequest", "ClientRequestToken and RoleArn are required.")
 		return
+	case in.ConfirmationRequired:
+		writeS3ControlError(w, http.StatusBadRequest, "InvalidRequest", "The sandbox runs jobs without confirmation only (ConfirmationRequired false).")
+		return
 	}
 	if a := sb.authz(); a != nil {
 		roleAcct, _ := parseRoleARN(in.RoleArn)
@@ -199,115 +224,203 @@ func (sb *Sandbox) createJob(w http.ResponseWriter, r *http.Request, req *reques
 	st := &sb.repl
 	st.mu.Lock()
 	st.init()
+	var job *batchJob
 	for _, j := range st.jobs {
 		if j.account == account && j.token == in.ClientRequestToken {
-			st.mu.Unlock()
-			writeXML(w, http.StatusOK, struct {
-				XMLName xml.Name `xml:"CreateJobResult"`
-				Xmlns   string   `xml:"xmlns,attr"`
-				JobID   string   `xml:"JobId"`
-			}{Xmlns: s3ControlNS, JobID: j.id})
-			return
+			job = j
+			break
 		}
 	}
-	st.mu.Unlock()
-	id := strings.ToLower(newID("")[:16])
-	job := &batchJob{id: id, token: in.ClientRequestToken, account: account, roleARN: in.RoleArn, priority: in.Priority, created: sb.now()}
-	sb.runBatchReplication(r.Context(), job, strings.TrimPrefix(gen.SourceBucket, "arn:aws:s3:::"), gen.Filter)
-	job.finished = sb.now()
-	st.mu.Lock()
-	st.jobs[account+"/"+id] = job
+	if job == nil {
+		job = &batchJob{
+			id: strings.ToLower(newID("")[:16]), token: in.ClientRequestToken, account: account, roleARN: in.RoleArn,
+			bucket: strings.TrimPrefix(gen.SourceBucket, "arn:aws:s3:::"), expectedOwner: gen.ExpectedBucketOwner,
+			filter: gen.Filter, priority: in.Priority, created: sb.now(), status: JobNew,
+		}
+		st.jobs[account+"/"+job.id] = job
+	}
 	st.mu.Unlock()
 	writeXML(w, http.StatusOK, struct {
 		XMLName xml.Name `xml:"CreateJobResult"`
 		Xmlns   string   `xml:"xmlns,attr"`
 		JobID   string   `xml:"JobId"`
-	}{Xmlns: s3ControlNS, JobID: id})
+	}{Xmlns: s3ControlNS, JobID: job.id})
 }
 
-// runBatchReplication generates the manifest of a Batch Replication job
-// (current versions of the source bucket that a rule selects, filtered by
-// their replication status) and replicates each, acting as the job's role
-// through batchoperations.s3.amazonaws.com.
-func (sb *Sandbox) runBatchReplication(ctx context.Context, job *batchJob, bucket string, filter *manifestFilter) {
-	fail := func(code string, err error) {
-		job.status = JobFailed
-		job.failures = append(job.failures, code+": "+err.Error())
+// step moves the job one state on; the caller holds job.mu. New goes to
+// Preparing. Preparing generates the manifest and, when that works, goes
+// to Active and runs every task; otherwise it goes to Failed. Active goes
+// to Complete, also when tasks failed: S3 reports those in the job's
+// progress and completion report, not as a failed job. (S3 also fails a
+// job whose tasks fail more than half the time after 1,000 tasks; the
+// sandbox's jobs are smaller than that.)
+func (sb *Sandbox) step(ctx context.Context, job *batchJob) {
+	switch job.status {
+	case JobNew:
+		job.status = JobPreparing
+	case JobPreparing:
+		tasks, id, err := sb.generateManifest(ctx, job)
+		if err != nil {
+			code := "InvalidManifest"
+			if errors.Is(err, errJobAccessDenied) {
+				code = "AccessDenied"
+			}
+			job.failures = append(job.failures, code+": "+strings.TrimPrefix(err.Error(), errJobAccessDenied.Error()+": "))
+			job.status = JobFailed
+			job.finished = sb.now()
+			return
+		}
+		job.status = JobActive
+		job.total = int64(len(tasks))
+		sb.runTasks(ctx, job, id, tasks)
+	case JobActive:
+		job.status = JobComplete
+		job.finished = sb.now()
 	}
+}
+
+// errJobAccessDenied marks a manifest generation the job's role is not
+// allowed.
+var errJobAccessDenied = errors.New("access denied")
+
+// generateManifest does what the S3JobManifestGenerator of a Batch
+// Replication job does, acting as the job's role through
+// batchoperations.s3.amazonaws.com: it lists every version of the source
+// bucket (not only the current ones) that a rule of the bucket's
+// replication configuration selects and whose replication status the
+// filter names, oldest first, so that the destination gets a key's
+// versions in the order they were written. Delete markers are not
+// included. A version's tags are its key's current tags: the sandbox
+// keeps tags per key.
+func (sb *Sandbox) generateManifest(ctx context.Context, job *batchJob) ([]replicationTask, *identity, error) {
+	bucket := job.bucket
 	id, err := sb.assumeServiceRole(ctx, "batchoperations.s3.amazonaws.com", job.roleARN)
 	if err != nil {
-		fail("AccessDenied", err)
-		return
+		return nil, nil, fmt.Errorf("%w: %w", errJobAccessDenied, err)
 	}
-	if sb.BucketOwner(bucket) != job.account {
-		fail("InvalidManifest", fmt.Errorf("source bucket %s is not owned by account %s", bucket, job.account))
-		return
+	owner := sb.BucketOwner(bucket)
+	switch {
+	case owner == "":
+		return nil, nil, fmt.Errorf("source bucket %s does not exist", bucket)
+	case owner != job.account:
+		return nil, nil, fmt.Errorf("source bucket %s is not owned by account %s", bucket, job.account)
+	case job.expectedOwner != "" && owner != job.expectedOwner:
+		return nil, nil, fmt.Errorf("source bucket %s is not owned by the expected bucket owner %s", bucket, job.expectedOwner)
 	}
 	cfg := sb.replicationConfig(bucket)
 	if cfg == nil {
-		fail("InvalidManifest", fmt.Errorf("source bucket %s has no replication configuration", bucket))
-		return
+		return nil, nil, fmt.Errorf("source bucket %s has no replication configuration", bucket)
 	}
-	r := serviceRequest(ctx)
 	if a := sb.authz(); a != nil {
+		r := serviceRequest(ctx)
 		msg := decide(ctx, a,
 			sb.s3AccessRequest(r, id, "s3:GetReplicationConfiguration", bucket, ""),
 			sb.s3AccessRequest(r, id, "s3:PutInventoryConfiguration", bucket, ""))
 		if msg != "" {
-			fail("AccessDenied", errors.New(msg))
-			return
+			return nil, nil, fmt.Errorf("%w: %s", errJobAccessDenied, msg)
 		}
-	}
-	list, err := sb.backend.Backend.ListBucket(bucket, nil, gofakes3.ListBucketPage{})
-	if err != nil {
-		fail("InvalidManifest", err)
-		return
 	}
 	want := map[string]bool{}
-	if filter != nil {
-		for _, s := range filter.ObjectReplicationStatuses {
+	eligibleOnly := false
+	if f := job.filter; f != nil {
+		for _, s := range f.ObjectReplicationStatuses {
 			want[s] = true
 		}
+		eligibleOnly = f.EligibleForReplication != nil && *f.EligibleForReplication
 	}
-	for _, c := range list.Contents {
-		obj, err := sb.backend.Backend.HeadObjectVersion(bucket, c.Key, "")
+	var tasks []replicationTask
+	page := &gofakes3.ListBucketVersionsPage{}
+	for {
+		res, err := sb.backend.Backend.ListBucketVersions(bucket, nil, page)
 		if err != nil {
-			continue
+			return nil, nil, fmt.Errorf("list the versions of %s: %w", bucket, err)
 		}
-		task := replicationTask{bucket: bucket, key: c.Key, version: string(obj.VersionID), tags: sb.objectTags(bucket, c.Key)}
-		status := sb.ReplicationStatus(bucket, c.Key, task.version)
-		if status == ReplicationReplica {
-			continue
+		for _, item := range res.Versions {
+			v, ok := item.(*gofakes3.Version)
+			if !ok {
+				continue // a delete marker
+			}
+			task := replicationTask{bucket: bucket, key: v.Key, version: string(v.VersionID), tags: sb.objectTags(bucket, v.Key)}
+			status := sb.versionStatus(bucket, v.Key, task.version)
+			if status == "" {
+				status = "NONE"
+			}
+			if len(want) > 0 && !want[status] || len(want) == 0 && status == ReplicationReplica {
+				continue
+			}
+			if eligibleOnly {
+				if rule := cfg.pick(task.key, task.tags, false); rule == nil || !sb.eligible(&task, rule) {
+					continue
+				}
+			}
+			tasks = append(tasks, task)
 		}
-		if status == "" {
-			status = "NONE"
+		if !res.IsTruncated {
+			break
 		}
-		if len(want) > 0 && !want[status] {
-			continue
-		}
-		rule := cfg.pick(task.key, task.tags, false)
-		if filter != nil && filter.EligibleForReplication != nil && *filter.EligibleForReplication && (rule == nil || !sb.eligible(&task, rule)) {
-			continue
-		}
-		job.total++
+		page = &gofakes3.ListBucketVersionsPage{KeyMarker: res.NextKeyMarker, HasKeyMarker: true, VersionIDMarker: res.NextVersionIDMarker, HasVersionIDMarker: res.NextVersionIDMarker != ""}
+	}
+	// The backend's version ids sort in the order they were made.
+	slices.SortStableFunc(tasks, func(a, b replicationTask) int { return strings.Compare(a.version, b.version) })
+	return tasks, id, nil
+}
+
+// versionStatus returns the replication status of one version.
+func (sb *Sandbox) versionStatus(bucket, key, version string) string {
+	st := &sb.repl
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.init()
+	return st.status[versionRef{bucket, key, version}]
+}
+
+// runTasks replicates each version of the manifest: the job's role needs
+// s3:InitiateReplication on it, then the replication itself runs as the
+// replication role, as S3 Replication does.
+func (sb *Sandbox) runTasks(ctx context.Context, job *batchJob, id *identity, tasks []replicationTask) {
+	r := serviceRequest(ctx)
+	for _, task := range tasks {
 		if a := sb.authz(); a != nil {
-			if msg := decide(ctx, a, sb.s3AccessRequest(r, id, "s3:InitiateReplication", bucket, task.key)); msg != "" {
+			ar := sb.s3AccessRequest(r, id, "s3:InitiateReplication", task.bucket, task.key)
+			ar.Context["s3:versionid"] = []string{task.version}
+			if msg := decide(ctx, a, ar); msg != "" {
 				job.failed++
-				job.failures = append(job.failures, "AccessDenied: "+msg)
+				job.taskFailures = append(job.taskFailures, task.key+" "+task.version+": AccessDenied: "+msg)
 				continue
 			}
 		}
-		err = sb.replicateVersion(ctx, task)
+		err := sb.replicateVersion(ctx, task)
 		sb.setReplicationResult(task, err)
 		if err != nil {
 			job.failed++
+			job.taskFailures = append(job.taskFailures, task.key+" "+task.version+": "+err.Error())
 			continue
 		}
 		job.succeeded++
 	}
-	job.status = JobComplete
 }
 
+// BatchJobTaskFailures returns why each failed task of a Batch
+// Replication job failed, "key version: reason", in the order the tasks
+// ran: what S3 writes in the job's completion report. It is nil for an
+// unknown job.
+func (sb *Sandbox) BatchJobTaskFailures(account, jobID string) []string {
+	st := &sb.repl
+	st.mu.Lock()
+	st.init()
+	job := st.jobs[account+"/"+jobID]
+	st.mu.Unlock()
+	if job == nil {
+		return nil
+	}
+	job.mu.Lock()
+	defer job.mu.Unlock()
+	return slices.Clone(job.taskFailures)
+}
+
+// describeJob answers DescribeJob, moving the job one step on first (see
+// step). The step runs in the background of the request, so a client
+// that gives up on its DescribeJob does not cut a step short.
 func (sb *Sandbox) describeJob(w http.ResponseWriter, r *http.Request, req *request, account, id string) {
 	if a := sb.authz(); a != nil {
 		if msg := decide(r.Context(), a, sb.newAccessRequest(r, req.id, "s3:DescribeJob", jobARN(account, id), account)); msg != "" {
@@ -319,25 +432,28 @@ func (sb *Sandbox) describeJob(w http.ResponseWriter, r *http.Request, req *requ
 	st.mu.Lock()
 	st.init()
 	job := st.jobs[account+"/"+id]
-	var out describeJobResult
-	if job != nil {
-		out.Xmlns = s3ControlNS
-		j := &out.Job
-		j.JobID, j.JobArn, j.Status, j.Priority, j.RoleArn = job.id, jobARN(account, job.id), job.status, job.priority, job.roleARN
-		j.CreationTime = job.created.UTC().Format(time.RFC3339)
-		j.TerminationDate = job.finished.UTC().Format(time.RFC3339)
-		j.ProgressSummary.TotalNumberOfTasks = job.total
-		j.ProgressSummary.NumberOfTasksSucceeded = job.succeeded
-		j.ProgressSummary.NumberOfTasksFailed = job.failed
-		for _, f := range job.failures {
-			code, reason, _ := strings.Cut(f, ": ")
-			j.FailureReasons = append(j.FailureReasons, jobFailure{code, reason})
-		}
-	}
 	st.mu.Unlock()
 	if job == nil {
 		writeS3ControlError(w, http.StatusNotFound, "NoSuchJob", "The specified job does not exist.")
 		return
 	}
+	job.mu.Lock()
+	sb.step(context.WithoutCancel(r.Context()), job)
+	var out describeJobResult
+	out.Xmlns = s3ControlNS
+	j := &out.Job
+	j.JobID, j.JobArn, j.Status, j.Priority, j.RoleArn = job.id, jobARN(account, job.id), job.status, job.priority, job.roleARN
+	j.CreationTime = job.created.UTC().Format(time.RFC3339)
+	if !job.finished.IsZero() {
+		j.TerminationDate = job.finished.UTC().Format(time.RFC3339)
+	}
+	j.ProgressSummary.TotalNumberOfTasks = job.total
+	j.ProgressSummary.NumberOfTasksSucceeded = job.succeeded
+	j.ProgressSummary.NumberOfTasksFailed = job.failed
+	for _, f := range job.failures {
+		code, reason, _ := strings.Cut(f, ": ")
+		j.FailureReasons = append(j.FailureReasons, jobFailure{code, reason})
+	}
+	job.mu.Unlock()
 	writeXML(w, http.StatusOK, out)
 }
