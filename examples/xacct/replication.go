@@ -42,6 +42,15 @@ type replicationFlags struct {
 	replicaKMSKey              string
 	sourceKMSKeys              []string
 	ids                        identityFlags
+	// poll is the first wait between two DescribeJob calls of a backfill;
+	// 0 on commands that do not backfill.
+	poll time.Duration
+}
+
+// registerPoll adds --poll-interval, for the commands that wait for a
+// Batch Replication job.
+func (f *replicationFlags) registerPoll(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.poll, "poll-interval", xacct.DefaultBackfillPollInterval, "ask S3 Control for the backfill job's state after `DURATION`, doubling while nothing changes")
 }
 
 // replicationSpecFlags are the flags that build a spec, which --spec
@@ -91,7 +100,13 @@ func replicationFlagOf(field string) string {
 // configurator returns the configurator of the spec the flags or the
 // spec file give. Validation errors name the flag and the spec field.
 func (a *app) configurator(ctx context.Context, cmd *cobra.Command, f *replicationFlags) (*xacct.ReplicationConfigurator, error) {
-	opt := xacct.WithReplicationLogger(a.logger())
+	opts := []xacct.ReplicationOption{xacct.WithReplicationLogger(a.logger())}
+	if cmd.Flags().Lookup("poll-interval") != nil {
+		if f.poll <= 0 {
+			return nil, usageError{fmt.Errorf("--poll-interval %s: must be positive", f.poll)}
+		}
+		opts = append(opts, xacct.WithBackfillPollInterval(f.poll, max(f.poll, xacct.DefaultBackfillMaxPollInterval)))
+	}
 	if f.specFile != "" {
 		if err := specConflict(cmd.Flags(), replicationSpecFlags); err != nil {
 			return nil, err
@@ -100,13 +115,13 @@ func (a *app) configurator(ctx context.Context, cmd *cobra.Command, f *replicati
 		if err := readSpecFile(f.specFile, &spec); err != nil {
 			return nil, err
 		}
-		return xacct.NewReplicationConfigurator(spec, opt)
+		return xacct.NewReplicationConfigurator(spec, opts...)
 	}
 	spec, err := a.replicationSpec(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	c, err := xacct.NewReplicationConfigurator(spec, opt)
+	c, err := xacct.NewReplicationConfigurator(spec, opts...)
 	if err != nil {
 		return nil, flagNamedErrors(err, replicationFlagOf)
 	}
@@ -273,6 +288,7 @@ starts a new job, such as a retry of objects that failed.`,
 	})
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "with --backfill, wait this long for the job")
 	f.register(cmd.Flags(), true)
+	f.registerPoll(cmd.Flags())
 	return cmd
 }
 
@@ -370,6 +386,7 @@ unlike apply --backfill, which starts one per spec.`,
 	})
 	cmd.Flags().DurationVar(&timeout, "timeout", timeout, "wait this long for the job")
 	f.register(cmd.Flags(), true)
+	f.registerPoll(cmd.Flags())
 	return cmd
 }
 

@@ -227,7 +227,7 @@ func TestReplicationApplyWithoutDestinationIdentity(t *testing.T) {
 	assert.Equal(t, "xacct: 1 object failed to replicate; xacct replication backfill retries them\n", r.stderr)
 
 	// Once B applied its part, a backfill replicates the failed object.
-	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill", "--timeout", "10s")...)
+	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill", "--timeout", "10s", "--poll-interval", "1ms")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Regexp(t, `backfill: job \S+ Complete: 1 of 1 objects replicated, 0 failed\n$`, r.stdout)
 	r = xrun(t, replArgs("status")...)
@@ -247,8 +247,11 @@ func TestReplicationBackfillCommand(t *testing.T) {
 	r = xrun(t, replArgs("backfill")...)
 	assert.Equal(t, exitUsage, r.code)
 	assert.Contains(t, r.stderr, `Backfill "false": Backfill needs the role to trust batchoperations.s3.amazonaws.com`)
+	r = xrun(t, replArgs("backfill", "--backfill", "--poll-interval", "0s")...)
+	assert.Equal(t, exitUsage, r.code)
+	assert.Contains(t, r.stderr, "--poll-interval 0s: must be positive")
 
-	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill")...)
+	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill", "--poll-interval", "1ms")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "changed: account "+sandbox.AccountA+": role: ")
 	assert.Contains(t, r.stdout, "Complete: 3 of 3 objects replicated, 0 failed\n")
@@ -261,7 +264,7 @@ func TestReplicationBackfillCommand(t *testing.T) {
 
 	// Applying again starts no second job: the spec's token returns the
 	// first.
-	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill")...)
+	r = xrun(t, replArgs("apply", "--dest-profile", "b", "--backfill", "--poll-interval", "1ms")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "nothing to change\n")
 	again := job.FindStringSubmatch(r.stdout)
@@ -270,7 +273,7 @@ func TestReplicationBackfillCommand(t *testing.T) {
 	assert.Contains(t, r.stdout, "Complete: 3 of 3 objects replicated, 0 failed\n")
 
 	// The backfill command starts a new job; nothing is left to replicate.
-	r = xrun(t, replArgs("backfill", "--backfill")...)
+	r = xrun(t, replArgs("backfill", "--backfill", "--poll-interval", "1ms")...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	assert.Regexp(t, `^backfill: batch replication job \S+ started\nbackfill: job \S+ Complete: 0 of 0 objects replicated, 0 failed\n$`, r.stdout)
 	assert.NotContains(t, r.stdout, first[1])
