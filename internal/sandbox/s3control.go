@@ -288,7 +288,7 @@ var errJobAccessDenied = errors.New("access denied")
 // batchoperations.s3.amazonaws.com: it lists every version of the source
 // bucket (not only the current ones) that a rule of the bucket's
 // replication configuration selects and whose replication status the
-// filter names, oldest first, so that the destination gets a key's
+// filter names (any status but REPLICA when it names none), oldest first, so that the destination gets a key's
 // versions in the order they were written. Delete markers are not
 // included. A version's tags are its key's current tags: the sandbox
 // keeps tags per key.
