@@ -243,7 +243,8 @@ func dirPrefix(p string) string {
 // Sync makes dst hold what src holds: it lists both (a non-empty prefix is
 // taken as a folder: s3://b/photos means photos/), merge-joins the listings
 // in key order, and copies what is missing or different on a bounded pool
-// of workers, server-side. With WithDelete, destination-only objects are
+// of workers: server-side when the writing identity can read the source,
+// otherwise streamed through this process (see TransferMode). With WithDelete, destination-only objects are
 // deleted afterwards, and only if every copy succeeded and both listings
 // completed. Memory does not grow with the number of objects.
 //

@@ -100,12 +100,13 @@ var confusedDeputyServices = []string{
 // Lint reports problems in a policy of the given kind that Validate does
 // not: wildcards broader than a copy needs (actions "*", "s3:*" or
 // "s3:Get*"; resources "*", "arn:aws:s3:::*" or "arn:aws:s3:::*/*"), a
-// "*" principal without conditions, trust of services without
-// aws:SourceAccount or aws:SourceArn and bucket policies granting a
-// service without aws:SourceAccount, aws:SourceArn or aws:SourceOrgID
-// (the confused deputy problem), trust of other accounts without
-// sts:ExternalId, and elements the kind forbids or requires. Validation errors are included as
-// SeverityError findings. Findings come in statement order.
+// "*" principal without conditions, trust of a service that documents
+// the confused-deputy keys (DataSync) without aws:SourceAccount or
+// aws:SourceArn, bucket policies granting a service without
+// aws:SourceAccount, aws:SourceArn or aws:SourceOrgID, trust of other
+// accounts without sts:ExternalId, and elements the kind forbids or
+// requires. Validation errors are included as SeverityError findings.
+// Findings come in statement order.
 func Lint(p Policy, kind PolicyKind) []Finding {
 	var out []Finding
 	if err := p.Validate(); err != nil {

@@ -24,11 +24,12 @@ func (a *app) demoCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
 		Short: "Copy across two AWS accounts in memory: roles, policies, preflight, no account needed",
-		Long: `Demo starts an in-memory S3, STS and IAM with two accounts that enforce their
-policies, sets up a cross-account copy role with the library's policy
-builders, and runs whoami, ls and sync through it, then a sync between two
-identities that share no principal, a preflight that finds a missing grant,
-S3 Replication set up by both accounts, and a DataSync task. It prints the command you would type for each step, as if the
+		Long: `Demo starts an in-memory S3, STS, IAM, DataSync and S3 Control with two
+accounts that enforce their policies, sets up a cross-account copy role with
+the library's policy builders, and runs whoami, ls and sync through it, then
+a sync between two identities that share no principal, a preflight that
+finds a missing grant, S3 Replication set up by both accounts, and a
+DataSync task. It prints the command you would type for each step, as if the
 profiles of "xacct sandbox --aws-config" were configured. It needs no AWS
 account, network or environment, and ignores --profile, --region and
 --endpoint-url.`,

@@ -39,7 +39,7 @@ func (a *app) sandboxCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Serve an in-memory AWS with two accounts and a cross-account role",
-		Long: `Sandbox serves S3, STS and IAM for two accounts on 127.0.0.1 until it is
+		Long: `Sandbox serves S3, STS, IAM, DataSync and S3 Control for two accounts on 127.0.0.1 until it is
 interrupted. Account A (` + sandbox.AccountA + `) owns s3://` + demoSource + ` with sample files and
 the role ` + copyRoleName + `; account B (` + sandbox.AccountB + `) owns s3://` + demoDestination + ` and the user
 ` + operatorName + `, who may assume the role with an external ID. The role may read the

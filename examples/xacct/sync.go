@@ -40,8 +40,8 @@ func (a *app) syncCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync SRC DST",
 		Short: "Copy new and changed objects from one S3 location to another",
-		Long: `Sync copies every object under SRC that is missing or different under DST,
-server-side, and prints one line per copy or delete. An object present on both
+		Long: `Sync copies every object under SRC that is missing or different under DST
+and prints one line per copy or delete. An object present on both
 sides is copied again when the sizes differ or the source is newer (see
 --size-only and --exact). With --delete, objects under DST that are not under
 SRC are deleted, but only when every copy succeeded.
