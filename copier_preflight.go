@@ -70,7 +70,10 @@ type PreflightFinding struct {
 	Err error
 	// Fixes are the statements that would grant the action: the
 	// identity policy statement, plus the bucket policy statement when
-	// the bucket is (or may be) in another account than the caller.
+	// the bucket is (or may be) in another account than the caller. They
+	// grant only what the checked copy uses: no tagging actions when it
+	// copies no tags (WithoutTagAccess), no s3:PutObjectAcl when it sends
+	// no ACL (WithoutACLAccess).
 	Fixes []PolicyFix
 	// Hint says what to do when no policy statement fixes the finding.
 	Hint string
@@ -211,6 +214,8 @@ type preflight struct {
 	// writeDeferred is set when the write probes wait for chooseMode to
 	// tell which identity will write (see checkWrite).
 	writeDeferred bool
+	// aclKnown is set once rep.ACL holds the ACL copies will send.
+	aclKnown bool
 }
 
 func (c *Copier) preflight(ctx context.Context, o copierOptions, src, dst Location) (*PreflightReport, error) {
@@ -273,7 +278,7 @@ func (p *preflight) run(ctx context.Context) error {
 		return srcErr
 	}
 	p.take(dst.rep, dstMark, dst.mark())
-	p.rep.Ownership, p.rep.ACL = dst.rep.Ownership, dst.rep.ACL
+	p.rep.Ownership, p.rep.ACL, p.aclKnown = dst.rep.Ownership, dst.rep.ACL, dst.aclKnown
 	p.writeDeferred = dst.writeDeferred
 	if dstErr != nil {
 		return dstErr
@@ -542,19 +547,35 @@ func (p *preflight) fixes(caller Identity, bucket, bucketAccount, sid string, id
 	return out
 }
 
+// grantOptions are the builder options that keep fix statements to what
+// this copy uses: no tagging actions when copies carry no tags, and no
+// s3:PutObjectAcl once the destination is known to be sent no ACL.
+func (p *preflight) grantOptions(extra ...PolicyOption) []PolicyOption {
+	opts := slices.Clone(extra)
+	if !p.o.object.props.tags() {
+		opts = append(opts, WithoutTagAccess())
+	}
+	if p.aclKnown && p.rep.ACL == "" {
+		opts = append(opts, WithoutACLAccess())
+	}
+	return opts
+}
+
 func (p *preflight) sourceFixes(caller Identity, sid string) func() []PolicyFix {
 	return func() []PolicyFix {
+		opts := p.grantOptions()
 		return p.fixes(caller, p.src.Bucket, p.o.srcAccount, sid,
-			func() Policy { return SourceReadPolicy(p.src) },
-			func(pr string) Policy { return SourceBucketPolicy(p.src, pr) })
+			func() Policy { return SourceReadPolicy(p.src, opts...) },
+			func(pr string) Policy { return SourceBucketPolicy(p.src, pr, opts...) })
 	}
 }
 
 func (p *preflight) destinationFixes(sid string) func() []PolicyFix {
 	return func() []PolicyFix {
+		opts := p.grantOptions()
 		return p.fixes(p.rep.DestinationIdentity, p.dst.Bucket, p.o.dstAccount, sid,
-			func() Policy { return DestinationWritePolicy(p.dst) },
-			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr) })
+			func() Policy { return DestinationWritePolicy(p.dst, opts...) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr, opts...) })
 	}
 }
 
@@ -634,7 +655,7 @@ func (p *preflight) checkDestination(ctx context.Context) error {
 	}
 	p.rep.Checks = append(p.rep.Checks, check)
 	p.rep.Ownership = ownership
-	p.rep.ACL = objectACL(p.o.acl, ownership, known)
+	p.rep.ACL, p.aclKnown = objectACL(p.o.acl, ownership, known), true
 	if err := p.checkWrite(ctx); err != nil {
 		return err
 	}
@@ -680,9 +701,10 @@ func (p *preflight) copyWriter() writer {
 // writeFixes returns the destination write statements for w's principal.
 func (p *preflight) writeFixes(w writer, sid string) func() []PolicyFix {
 	return func() []PolicyFix {
+		opts := p.grantOptions()
 		return p.fixes(w.caller, p.dst.Bucket, p.o.dstAccount, sid,
-			func() Policy { return DestinationWritePolicy(p.dst) },
-			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr) })
+			func() Policy { return DestinationWritePolicy(p.dst, opts...) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr, opts...) })
 	}
 }
 
@@ -857,9 +879,10 @@ func (p *preflight) checkDelete(ctx context.Context) error {
 		RequestPayer:        p.o.object.payer(),
 	})
 	_, err = p.probe(SideDestination, "s3:DeleteObject", res, err, func() []PolicyFix {
+		opts := p.grantOptions(WithDeleteAccess())
 		return p.fixes(p.rep.DestinationIdentity, p.dst.Bucket, p.o.dstAccount, sidDestinationDelete,
-			func() Policy { return DestinationWritePolicy(p.dst, WithDeleteAccess()) },
-			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr, WithDeleteAccess()) })
+			func() Policy { return DestinationWritePolicy(p.dst, opts...) },
+			func(pr string) Policy { return DestinationBucketPolicy(p.dst, pr, opts...) })
 	})
 	return err
 }
@@ -983,9 +1006,10 @@ func (p *preflight) chooseDestinationMode(ctx context.Context, sample *Object) e
 	}
 	p.rep.Mode = ModeServerSide
 	_, hard := p.probe(SideDestination, "s3:GetObject", res, err, func() []PolicyFix {
+		opts := p.grantOptions()
 		return p.fixes(p.rep.DestinationIdentity, p.src.Bucket, p.o.srcAccount, sidSourceRead,
-			func() Policy { return SourceReadPolicy(p.src) },
-			func(pr string) Policy { return SourceBucketPolicy(p.src, pr) })
+			func() Policy { return SourceReadPolicy(p.src, opts...) },
+			func(pr string) Policy { return SourceBucketPolicy(p.src, pr, opts...) })
 	})
 	return hard
 }

@@ -8,13 +8,21 @@ import (
 // Actions the copy builders grant, kept to what a copy uses: ListObjectsV2
 // needs s3:ListBucket; GetObject and HeadObject need s3:GetObject; copying
 // tags needs s3:GetObjectTagging on the source and s3:PutObjectTagging on
-// the destination; CopyObject and multipart uploads need s3:PutObject;
-// setting bucket-owner-full-control on buckets with ACLs enabled needs
-// s3:PutObjectAcl; aborting a failed multipart upload needs
-// s3:AbortMultipartUpload.
+// the destination (WithoutTagAccess leaves both out); CopyObject and
+// multipart uploads need s3:PutObject; setting bucket-owner-full-control
+// on buckets with ACLs enabled needs s3:PutObjectAcl (WithoutACLAccess
+// leaves it out and grants s3:GetBucketOwnershipControls instead);
+// aborting a failed multipart upload needs s3:AbortMultipartUpload.
+const (
+	actionGetObjectTagging           = "s3:GetObjectTagging"
+	actionPutObjectTagging           = "s3:PutObjectTagging"
+	actionPutObjectAcl               = "s3:PutObjectAcl"
+	actionGetBucketOwnershipControls = "s3:GetBucketOwnershipControls"
+)
+
 var (
-	sourceReadActions       = []string{"s3:GetObject", "s3:GetObjectTagging"}
-	destinationWriteActions = []string{"s3:AbortMultipartUpload", "s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging"}
+	sourceReadActions       = []string{"s3:GetObject", actionGetObjectTagging}
+	destinationWriteActions = []string{"s3:AbortMultipartUpload", "s3:PutObject", actionPutObjectAcl, actionPutObjectTagging}
 )
 
 // Sids of the statements the copy builders write. They are stable so that
@@ -29,6 +37,7 @@ const (
 	sidDestinationList       = "XacctDestinationList"
 	sidDestinationWrite      = "XacctDestinationWrite"
 	sidDestinationDelete     = "XacctDestinationDelete"
+	sidDestinationOwnership  = "XacctDestinationOwnership"
 	sidDestinationTLS        = "XacctDestinationDenyInsecureTransport"
 	conditionSecureTransport = "aws:SecureTransport"
 )
@@ -41,12 +50,40 @@ type policyOptions struct {
 	secureTransport bool
 	tagSession      bool
 	sourceIdentity  bool
+	noTags          bool
+	noACL           bool
 }
 
 // WithDeleteAccess grants s3:DeleteObject on the destination prefix, which
 // only a sync that deletes extra destination objects needs. Default: not
 // granted.
 func WithDeleteAccess() PolicyOption { return func(o *policyOptions) { o.delete = true } }
+
+// WithoutTagAccess leaves s3:GetObjectTagging out of the source grants and
+// s3:PutObjectTagging out of the destination grants of SourceReadPolicy,
+// DestinationWritePolicy, CopyRolePolicy, SourceBucketPolicy and
+// DestinationBucketPolicy. It is safe exactly when the Copier does not
+// copy tags: WithCopyProps(CopyPropsMetadataDirective) or
+// WithCopyProps(CopyPropsNone). With CopyPropsDefault or CopyPropsAll
+// every object is still copied, but without its tags, and each one is
+// reported with a WarningTagsNotCopied. Default: both granted.
+func WithoutTagAccess() PolicyOption { return func(o *policyOptions) { o.noTags = true } }
+
+// WithoutACLAccess leaves s3:PutObjectAcl out of the destination grants of
+// DestinationWritePolicy, CopyRolePolicy and DestinationBucketPolicy, and
+// grants instead s3:GetBucketOwnershipControls on the destination bucket
+// (statement XacctDestinationOwnership): a Copier that can read the
+// bucket's object ownership sends no ACL to a bucket that enforces
+// bucket-owner ownership, while one that cannot sends
+// bucket-owner-full-control to be safe, which needs s3:PutObjectAcl. It
+// is safe exactly when the destination bucket's object ownership is
+// BucketOwnerEnforced (ACLs disabled, the default of new buckets) and the
+// Copier has no WithObjectACL. Into a bucket with ACLs enabled
+// (ObjectWriter, BucketOwnerPreferred or no ownership controls) copies
+// carry bucket-owner-full-control, and every write is refused with
+// AccessDenied on s3:PutObjectAcl. Default: s3:PutObjectAcl granted, no
+// ownership read.
+func WithoutACLAccess() PolicyOption { return func(o *policyOptions) { o.noACL = true } }
 
 // WithTagSessionAccess adds sts:TagSession beside sts:AssumeRole in
 // CopyRoleTrustPolicy and CallerAssumeRolePolicy: STS refuses session
@@ -129,18 +166,21 @@ func CallerAssumeRolePolicy(roleARN string, opts ...PolicyOption) Policy {
 
 // SourceReadPolicy returns the identity policy that lets a principal list
 // and read the objects under src: s3:ListBucket limited to src.Prefix, and
-// s3:GetObject and s3:GetObjectTagging on the objects under it. Like every
-// copy builder, it takes a non-empty prefix as a folder, as Sync does:
+// s3:GetObject and s3:GetObjectTagging on the objects under it.
+// WithoutTagAccess leaves s3:GetObjectTagging out. Like every copy
+// builder, it takes a non-empty prefix as a folder, as Sync does:
 // s3://b/photos grants photos/ and not photos2/.
-func SourceReadPolicy(src Location) Policy {
-	return NewPolicy(sourceStatements(src, nil)...)
+func SourceReadPolicy(src Location, opts ...PolicyOption) Policy {
+	return NewPolicy(sourceStatements(src, nil, buildOptions(opts))...)
 }
 
 // DestinationWritePolicy returns the identity policy that lets a principal
 // list and write the objects under dst: s3:ListBucket limited to
 // dst.Prefix, and s3:PutObject, s3:PutObjectAcl, s3:PutObjectTagging and
 // s3:AbortMultipartUpload on the objects under it. WithDeleteAccess adds
-// s3:DeleteObject.
+// s3:DeleteObject; WithoutTagAccess leaves s3:PutObjectTagging out;
+// WithoutACLAccess leaves s3:PutObjectAcl out and adds
+// s3:GetBucketOwnershipControls on the bucket.
 func DestinationWritePolicy(dst Location, opts ...PolicyOption) Policy {
 	return NewPolicy(destinationStatements(dst, nil, buildOptions(opts))...)
 }
@@ -148,19 +188,21 @@ func DestinationWritePolicy(dst Location, opts ...PolicyOption) Policy {
 // CopyRolePolicy returns the identity policy of a principal that copies
 // from src to dst server-side: S3 reads the source with the credentials of
 // the request that writes the destination, so one principal needs both
-// SourceReadPolicy and DestinationWritePolicy.
+// SourceReadPolicy and DestinationWritePolicy, with the same options.
 func CopyRolePolicy(src, dst Location, opts ...PolicyOption) Policy {
-	return NewPolicy(slices.Concat(sourceStatements(src, nil), destinationStatements(dst, nil, buildOptions(opts)))...)
+	o := buildOptions(opts)
+	return NewPolicy(slices.Concat(sourceStatements(src, nil, o), destinationStatements(dst, nil, o))...)
 }
 
 // SourceBucketPolicy returns the statements to merge into the source
 // bucket's policy so that principal, in another account, may list and read
-// src: the same actions as SourceReadPolicy. principal is a role or user
-// ARN, or an account ID. WithSecureTransport adds a Deny over plain HTTP.
+// src: the same actions as SourceReadPolicy with the same options.
+// principal is a role or user ARN, or an account ID. WithSecureTransport
+// adds a Deny over plain HTTP.
 func SourceBucketPolicy(src Location, principal string, opts ...PolicyOption) Policy {
 	o := buildOptions(opts)
 	pr := AWSPrincipal(principal)
-	stmts := sourceStatements(src, pr)
+	stmts := sourceStatements(src, pr, o)
 	if o.secureTransport {
 		stmts = append(stmts, denyInsecure(sidSourceTLS, src, pr))
 	}
@@ -196,11 +238,11 @@ func RemoveStatements(existing *Policy, sids ...string) (*Policy, bool) {
 	return &out, len(out.Statement) != len(existing.Statement)
 }
 
-func sourceStatements(src Location, pr *Principal) []Statement {
+func sourceStatements(src Location, pr *Principal, o policyOptions) []Statement {
 	src = folder(src)
 	return []Statement{
 		listStatement(sidSourceList, src, pr),
-		objectStatement(sidSourceRead, src, pr, sourceReadActions...),
+		objectStatement(sidSourceRead, src, pr, o.drop(sourceReadActions)...),
 	}
 }
 
@@ -208,12 +250,28 @@ func destinationStatements(dst Location, pr *Principal, o policyOptions) []State
 	dst = folder(dst)
 	stmts := []Statement{
 		listStatement(sidDestinationList, dst, pr),
-		objectStatement(sidDestinationWrite, dst, pr, destinationWriteActions...),
+		objectStatement(sidDestinationWrite, dst, pr, o.drop(destinationWriteActions)...),
+	}
+	if o.noACL {
+		stmts = append(stmts, Statement{
+			Sid:       sidDestinationOwnership,
+			Effect:    EffectAllow,
+			Principal: pr,
+			Action:    StringList{actionGetBucketOwnershipControls},
+			Resource:  StringList{BucketARN(dst.Bucket)},
+		})
 	}
 	if o.delete {
 		stmts = append(stmts, objectStatement(sidDestinationDelete, dst, pr, "s3:DeleteObject"))
 	}
 	return stmts
+}
+
+// drop returns actions without those the options leave out.
+func (o policyOptions) drop(actions []string) []string {
+	return slices.DeleteFunc(slices.Clone(actions), func(a string) bool {
+		return o.noTags && (a == actionGetObjectTagging || a == actionPutObjectTagging) || o.noACL && a == actionPutObjectAcl
+	})
 }
 
 // folder scopes a copy grant to the keys Sync touches: it takes a

@@ -320,6 +320,34 @@ func TestBuildersJSON(t *testing.T) {
 			`{"Sid":"XacctSourceList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"a${*}b/*"}}},` +
 			`{"Sid":"XacctSourceRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::src-bucket/a${*}b/*"},` +
 			`{"Sid":"XacctSourceDenyInsecureTransport","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:*","Resource":["arn:aws:s3:::src-bucket","arn:aws:s3:::src-bucket/a${*}b/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`},
+		{"source read without tags", xacct.SourceReadPolicy(src, xacct.WithoutTagAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctSourceList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"photos/*"}}},` +
+			`{"Sid":"XacctSourceRead","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::src-bucket/photos/*"}]}`},
+		{"source read, ACL option does not apply", xacct.SourceReadPolicy(src, xacct.WithoutACLAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctSourceList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"photos/*"}}},` +
+			`{"Sid":"XacctSourceRead","Effect":"Allow","Action":["s3:GetObject","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::src-bucket/photos/*"}]}`},
+		{"destination write without tags", xacct.DestinationWritePolicy(dst, xacct.WithoutTagAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctDestinationList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::dst-bucket"},` +
+			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:PutObject","s3:PutObjectAcl"],"Resource":"arn:aws:s3:::dst-bucket/*"}]}`},
+		{"destination write without ACL", xacct.DestinationWritePolicy(dst, xacct.WithoutACLAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctDestinationList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::dst-bucket"},` +
+			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:PutObject","s3:PutObjectTagging"],"Resource":"arn:aws:s3:::dst-bucket/*"},` +
+			`{"Sid":"XacctDestinationOwnership","Effect":"Allow","Action":"s3:GetBucketOwnershipControls","Resource":"arn:aws:s3:::dst-bucket"}]}`},
+		{"copy role, least privilege, delete", xacct.CopyRolePolicy(src, xacct.Location{Bucket: "dst-bucket", Prefix: "in"}, xacct.WithoutTagAccess(), xacct.WithoutACLAccess(), xacct.WithDeleteAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctSourceList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"photos/*"}}},` +
+			`{"Sid":"XacctSourceRead","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::src-bucket/photos/*"},` +
+			`{"Sid":"XacctDestinationList","Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::dst-bucket","Condition":{"StringLike":{"s3:prefix":"in/*"}}},` +
+			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Action":["s3:AbortMultipartUpload","s3:PutObject"],"Resource":"arn:aws:s3:::dst-bucket/in/*"},` +
+			`{"Sid":"XacctDestinationOwnership","Effect":"Allow","Action":"s3:GetBucketOwnershipControls","Resource":"arn:aws:s3:::dst-bucket"},` +
+			`{"Sid":"XacctDestinationDelete","Effect":"Allow","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::dst-bucket/in/*"}]}`},
+		{"source bucket without tags", xacct.SourceBucketPolicy(src, "444455556666", xacct.WithoutTagAccess()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctSourceList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::src-bucket","Condition":{"StringLike":{"s3:prefix":"photos/*"}}},` +
+			`{"Sid":"XacctSourceRead","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::src-bucket/photos/*"}]}`},
+		{"destination bucket without tags or ACL, TLS", xacct.DestinationBucketPolicy(dst, "arn:aws:iam::444455556666:role/copier", xacct.WithoutTagAccess(), xacct.WithoutACLAccess(), xacct.WithSecureTransport()), `{"Version":"2012-10-17","Statement":[` +
+			`{"Sid":"XacctDestinationList","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::dst-bucket"},` +
+			`{"Sid":"XacctDestinationWrite","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":["s3:AbortMultipartUpload","s3:PutObject"],"Resource":"arn:aws:s3:::dst-bucket/*"},` +
+			`{"Sid":"XacctDestinationOwnership","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:GetBucketOwnershipControls","Resource":"arn:aws:s3:::dst-bucket"},` +
+			`{"Sid":"XacctDestinationDenyInsecureTransport","Effect":"Deny","Principal":{"AWS":"arn:aws:iam::444455556666:role/copier"},"Action":"s3:*","Resource":["arn:aws:s3:::dst-bucket","arn:aws:s3:::dst-bucket/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
