@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/assert"
@@ -70,7 +71,27 @@ func runCrossAccountSync(t *testing.T, externalID string, edit func(*copySetup))
 // locations; it also returns the client acting as the copy role.
 func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID string, edit func(*copySetup)) (*xacct.SyncReport, *s3.Client, *s3.Client, error) {
 	t.Helper()
+	return runCrossAccountSyncSpec(t, crossAccountSpec{src: src, dst: dst, externalID: externalID, edit: edit})
+}
+
+// crossAccountSpec is one run of the generated cross-account copy setup.
+type crossAccountSpec struct {
+	src, dst   xacct.Location
+	externalID string
+	edit       func(*copySetup)
+	// ownership, when set, is put on the destination bucket before the
+	// sync; the sandbox creates buckets BucketOwnerEnforced.
+	ownership types.ObjectOwnership
+	// opts are given to the Copier after the harness's own.
+	opts []xacct.CopierOption
+}
+
+// runCrossAccountSyncSpec is runCrossAccountSyncAt with the destination
+// bucket's ownership and Copier options of spec.
+func runCrossAccountSyncSpec(t *testing.T, spec crossAccountSpec) (*xacct.SyncReport, *s3.Client, *s3.Client, error) {
+	t.Helper()
 	ctx := t.Context()
+	src, dst, externalID, edit := spec.src, spec.dst, spec.externalID, spec.edit
 	sb, err := enforce.Start()
 	require.NoError(t, err)
 	t.Cleanup(sb.Close)
@@ -78,6 +99,11 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 	rootA, rootB := sb.Root(sandbox.AccountA), sb.Root(sandbox.AccountB)
 	require.NoError(t, sb.CreateBucket(ctx, rootA, src.Bucket))
 	require.NoError(t, sb.CreateBucket(ctx, rootB, dst.Bucket))
+	if spec.ownership != "" {
+		_, err := sb.S3(rootB).PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(dst.Bucket),
+			OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: spec.ownership}}}})
+		require.NoError(t, err)
+	}
 	for _, k := range []string{"exports/a.csv", "exports/sub/b.csv", "exports-old/c.csv", "private/secret.txt"} {
 		_, err := sb.S3(rootA).PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(src.Bucket), Key: aws.String(k), Body: strings.NewReader("body of " + k),
 			Tagging: aws.String(sourceTags)})
@@ -126,7 +152,7 @@ func runCrossAccountSyncAt(t *testing.T, src, dst xacct.Location, externalID str
 		o.ExternalID = aws.String(externalID)
 	}))
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
-	c, err := xacct.NewCopier(client, xacct.WithMultipartThreshold(5*mib), xacct.WithPartSize(5*mib))
+	c, err := xacct.NewCopier(client, append([]xacct.CopierOption{xacct.WithMultipartThreshold(5 * mib), xacct.WithPartSize(5 * mib)}, spec.opts...)...)
 	require.NoError(t, err)
 	rep, err := c.Sync(ctx, src, dst)
 	return rep, sb.S3(rootB), client, err
@@ -346,5 +372,152 @@ func TestStreamWithoutPutObjectTaggingDegrades(t *testing.T) {
 		h := x.head(t, x.ownerB, x.dst.Bucket, "copy/"+key)
 		assert.EqualValues(t, size, aws.ToInt64(h.ContentLength))
 		assert.Empty(t, tagsOf(t, x.ownerB, x.dst.Bucket, "copy/"+key), "%s has no tags", key)
+	}
+}
+
+// withGrantOptions regenerates the role's permissions and the source
+// bucket policy of the setup with opts.
+func withGrantOptions(src, dst xacct.Location, opts ...xacct.PolicyOption) func(*copySetup) {
+	return func(s *copySetup) {
+		s.role = xacct.CopyRolePolicy(src, dst, opts...)
+		s.sourceBucket = xacct.SourceBucketPolicy(src, "arn:aws:iam::"+sandbox.AccountB+":role/xacct-copy", opts...)
+	}
+}
+
+var (
+	leastSource      = xacct.Location{Bucket: "team-a-data", Prefix: "exports/"}
+	leastDestination = xacct.Location{Bucket: "team-b-archive", Prefix: "from-a/"}
+)
+
+// A Copier that copies no tags needs no tagging action: with the
+// WithoutTagAccess setup, a cross-account sync with
+// CopyPropsMetadataDirective copies everything, metadata but no tags,
+// without a warning, through CopyObject and the multipart copy alike.
+func TestWithoutTagAccessIsEnoughWithoutTags(t *testing.T) {
+	edit := withGrantOptions(leastSource, leastDestination, xacct.WithoutTagAccess())
+	probe := copySetup{}
+	edit(&probe)
+	for _, st := range slices.Concat(probe.role.Statement, probe.sourceBucket.Statement) {
+		assert.NotContains(t, st.Action, "s3:GetObjectTagging", st.Sid)
+		assert.NotContains(t, st.Action, "s3:PutObjectTagging", st.Sid)
+	}
+	rep, ownerB, _, err := runCrossAccountSyncSpec(t, crossAccountSpec{src: leastSource, dst: leastDestination, externalID: copyExternalID, edit: edit,
+		opts: []xacct.CopierOption{xacct.WithCopyProps(xacct.CopyPropsMetadataDirective)}})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, rep.Copied)
+	assert.Zero(t, rep.Warned, "%v", rep.Warnings)
+	require.NotNil(t, rep.Preflight)
+	assert.Empty(t, rep.Preflight.Warnings)
+	assert.Equal(t, syncedKeys, destinationKeys(t, ownerB))
+	for _, k := range syncedKeys {
+		assert.Empty(t, destinationTags(t, ownerB, k), "%s has no tags", k)
+	}
+}
+
+// WithoutTagAccess is safe only for a Copier that copies no tags: with
+// the default CopyProps the same setup copies every object without its
+// tags and reports each one.
+func TestWithoutTagAccessCostsTheTags(t *testing.T) {
+	rep, ownerB, _, err := runCrossAccountSyncSpec(t, crossAccountSpec{src: leastSource, dst: leastDestination, externalID: copyExternalID,
+		edit: withGrantOptions(leastSource, leastDestination, xacct.WithoutTagAccess())})
+	require.NoError(t, err)
+	assertTagsNotCopied(t, rep, ownerB, "s3:GetObjectTagging", syncedKeys...)
+}
+
+// With WithoutACLAccess the role may read the destination's ownership
+// instead of setting ACLs: into a BucketOwnerEnforced bucket the Copier
+// then sends no ACL, the sync succeeds, and the bucket owner owns and
+// reads the copies.
+func TestWithoutACLAccessIntoEnforcedBucket(t *testing.T) {
+	rep, ownerB, _, err := runCrossAccountSyncSpec(t, crossAccountSpec{src: leastSource, dst: leastDestination, externalID: copyExternalID,
+		edit: withGrantOptions(leastSource, leastDestination, xacct.WithoutACLAccess()), ownership: types.ObjectOwnershipBucketOwnerEnforced})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3, rep.Copied)
+	assert.Zero(t, rep.Warned, "%v", rep.Warnings)
+	require.NotNil(t, rep.Preflight)
+	assert.Empty(t, rep.Preflight.ACL, "no ACL is sent")
+	for _, k := range syncedKeys {
+		assert.Equal(t, map[string]string{"team": "a"}, destinationTags(t, ownerB, k), "tags of %s are copied", k)
+		out, err := ownerB.GetObject(t.Context(), &s3.GetObjectInput{Bucket: aws.String(leastDestination.Bucket), Key: aws.String(k)})
+		require.NoError(t, err, k)
+		require.NoError(t, out.Body.Close())
+	}
+}
+
+// WithoutACLAccess is not free: into a bucket with ACLs enabled the
+// Copier sends bucket-owner-full-control, which the role may no longer
+// set, and the sync stops with AccessDenied naming s3:PutObjectAcl.
+func TestWithoutACLAccessRefusedByACLBucket(t *testing.T) {
+	rep, ownerB, _, err := runCrossAccountSyncSpec(t, crossAccountSpec{src: leastSource, dst: leastDestination, externalID: copyExternalID,
+		edit: withGrantOptions(leastSource, leastDestination, xacct.WithoutACLAccess()), ownership: types.ObjectOwnershipObjectWriter})
+	require.Error(t, err)
+	require.ErrorIs(t, err, xacct.ErrAccessDenied)
+	var apiErr smithy.APIError
+	require.True(t, errors.As(err, &apiErr), "want an AWS error, got %v", err)
+	assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
+	assert.Contains(t, err.Error(), "perform: s3:PutObjectAcl ")
+	if rep != nil {
+		assert.Zero(t, rep.Copied)
+	}
+	assert.Empty(t, destinationKeys(t, ownerB))
+}
+
+// Across accounts the other way round — a user of account A writes into
+// account B's bucket, granted by B's bucket policy — WithoutACLAccess
+// works into a BucketOwnerEnforced bucket: the user reads the ownership
+// through the bucket policy, sends no ACL, and B owns the copies. Into an
+// ObjectWriter bucket the same grants are refused on s3:PutObjectAcl.
+func TestWithoutACLAccessFromTheOtherAccount(t *testing.T) {
+	for _, tt := range []struct {
+		ownership types.ObjectOwnership
+		ok        bool
+	}{
+		{types.ObjectOwnershipBucketOwnerEnforced, true},
+		{types.ObjectOwnershipObjectWriter, false},
+	} {
+		t.Run(string(tt.ownership), func(t *testing.T) {
+			ctx := t.Context()
+			sb, err := enforce.Start()
+			require.NoError(t, err)
+			t.Cleanup(sb.Close)
+			rootA, rootB := sb.Root(sandbox.AccountA), sb.Root(sandbox.AccountB)
+			ownerA, ownerB := sb.S3(rootA), sb.S3(rootB)
+			require.NoError(t, sb.CreateBucket(ctx, rootA, leastSource.Bucket))
+			require.NoError(t, sb.CreateBucket(ctx, rootB, leastDestination.Bucket))
+			_, err = ownerB.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(leastDestination.Bucket),
+				OwnershipControls: &types.OwnershipControls{Rules: []types.OwnershipControlsRule{{ObjectOwnership: tt.ownership}}}})
+			require.NoError(t, err)
+			_, err = ownerA.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(leastSource.Bucket), Key: aws.String("exports/a.csv"), Body: strings.NewReader("a")})
+			require.NoError(t, err)
+
+			userARN := "arn:aws:iam::" + sandbox.AccountA + ":user/copier"
+			user, err := sb.AddUser(sandbox.AccountA, "copier", mustJSON(t, xacct.CopyRolePolicy(leastSource, leastDestination, xacct.WithoutACLAccess())))
+			require.NoError(t, err)
+			require.Equal(t, userARN, user.ARN)
+			_, err = ownerB.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(leastDestination.Bucket),
+				Policy: aws.String(mustJSON(t, xacct.DestinationBucketPolicy(leastDestination, userARN, xacct.WithoutACLAccess())))})
+			require.NoError(t, err)
+
+			c, err := xacct.NewCopier(s3.NewFromConfig(sb.Config(user), func(o *s3.Options) { o.UsePathStyle = true }))
+			require.NoError(t, err)
+			rep, err := c.Sync(ctx, leastSource, leastDestination)
+			if !tt.ok {
+				require.ErrorIs(t, err, xacct.ErrAccessDenied)
+				var apiErr smithy.APIError
+				require.True(t, errors.As(err, &apiErr), "want an AWS error, got %v", err)
+				assert.Equal(t, "AccessDenied", apiErr.ErrorCode())
+				assert.Contains(t, err.Error(), "perform: s3:PutObjectAcl ")
+				assert.Empty(t, destinationKeys(t, ownerB))
+				return
+			}
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, rep.Copied)
+			acl, err := ownerB.GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(leastDestination.Bucket), Key: aws.String("from-a/a.csv")})
+			require.NoError(t, err)
+			assert.Equal(t, sb.CanonicalID(sandbox.AccountB), aws.ToString(acl.Owner.ID), "the bucket owner owns the copy")
+			out, err := ownerB.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(leastDestination.Bucket), Key: aws.String("from-a/a.csv")})
+			require.NoError(t, err)
+			require.NoError(t, out.Body.Close())
+		})
 	}
 }
