@@ -72,9 +72,9 @@ func WithoutTagAccess() PolicyOption { return func(o *policyOptions) { o.noTags 
 // WithoutACLAccess leaves s3:PutObjectAcl out of the destination grants of
 // DestinationWritePolicy, CopyRolePolicy and DestinationBucketPolicy, and
 // grants instead s3:GetBucketOwnershipControls on the destination bucket
-// (statement XacctDestinationOwnership): a Copier that can read the
-// bucket's object ownership sends no ACL to a bucket that enforces
-// bucket-owner ownership, while one that cannot sends
+// (statement XacctDestinationOwnership): a Copier whose destination
+// client can read the bucket's object ownership sends no ACL to a bucket
+// that enforces bucket-owner ownership, while one that cannot sends
 // bucket-owner-full-control to be safe, which needs s3:PutObjectAcl. It
 // is safe exactly when the destination bucket's object ownership is
 // BucketOwnerEnforced (ACLs disabled, the default of new buckets) and the
