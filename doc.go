@@ -37,7 +37,9 @@
 // since AWS documents none for S3 or Batch Operations; iam:PassRole keeps
 // other accounts from using the role. [WithTagSessionAccess] and
 // [WithSourceIdentityAccess] add what session tags and a source identity
-// need.
+// need; [WithoutTagAccess] (copies without tags) and [WithoutACLAccess]
+// (BucketOwnerEnforced destinations) leave out what such copies do not use,
+// and the preflight's suggested fixes do the same for the copy it checks.
 //
 // [MergeStatements] adds statements to an existing bucket policy by Sid
 // without touching other statements; [Evaluate] answers whether a principal
