@@ -320,23 +320,25 @@ func (p *preflight) mark() preflightMark {
 }
 
 // take appends the checks, findings and warnings of part between from and
-// to. A refused AssumeRole is reported once per role, as identityFailed
-// does within one report: a role already refused here (the two sides
-// often share one) is not added again.
+// to. A refused STS action is reported once per action and role, as
+// identityFailed does within one report: one already refused here (the
+// two sides often share a role) is not added again, nor is its denied
+// check.
 func (p *preflight) take(part *PreflightReport, from, to preflightMark) {
-	refused := make(map[string]bool)
+	type stsRefusal struct{ action, resource string }
+	refused := make(map[stsRefusal]bool)
 	for _, f := range p.rep.Findings {
-		if f.Action == "sts:AssumeRole" {
-			refused[f.Resource] = true
+		if strings.HasPrefix(f.Action, "sts:") {
+			refused[stsRefusal{f.Action, f.Resource}] = true
 		}
 	}
 	for _, f := range part.Findings[from.findings:to.findings] {
-		if f.Action != "sts:AssumeRole" || !refused[f.Resource] {
+		if !strings.HasPrefix(f.Action, "sts:") || !refused[stsRefusal{f.Action, f.Resource}] {
 			p.rep.Findings = append(p.rep.Findings, f)
 		}
 	}
 	for _, c := range part.Checks[from.checks:to.checks] {
-		if c.Action != "sts:AssumeRole" || c.Result != CheckDenied || !refused[c.Resource] {
+		if !strings.HasPrefix(c.Action, "sts:") || c.Result != CheckDenied || !refused[stsRefusal{c.Action, c.Resource}] {
 			p.rep.Checks = append(p.rep.Checks, c)
 		}
 	}
@@ -390,22 +392,28 @@ func (p *preflight) whoami(ctx context.Context, side Side, client GetCallerIdent
 }
 
 // identityFailed records a finding when err carries a refused
-// AssumeRole, once per role, and reports whether it did.
+// AssumeRole, once per refused action and role, and reports whether it
+// did.
 //
 // STS does not say why it refused, and across accounts two policies must
 // allow the call: the caller's identity policy (sts:AssumeRole on the
 // role) and the role's trust policy (naming the caller, and usually
 // requiring an ExternalId). The finding offers a fix on each side. The
+// identity statement has a Sid of its own per role and action
+// (callerFixSid), so the fixes for two roles merge side by side. The
 // trust statement is never weaker than one guarded by the ExternalId that
-// was sent, and none is proposed when no ExternalId was sent: a role meant
-// for another account most likely requires one, which the caller must
-// then send rather than the trust drop.
+// was sent, and none is proposed for sts:AssumeRole when no ExternalId was
+// sent: a role meant for another account most likely requires one, which
+// the caller must then send rather than the trust drop. When the role
+// admits the caller but refuses the session's tags or source identity,
+// both statements grant only that action: the role's own conditions on
+// sts:AssumeRole (MFA, source IP…) keep applying.
 func (p *preflight) identityFailed(side Side, err error) bool {
 	var are *AssumeRoleError
 	if !errors.As(err, &are) || !isAccessDenied(are.Err) {
 		return false
 	}
-	action, opts := refusedSTSAction(are.Err)
+	action := refusedSTSAction(are.Err)
 	for _, f := range p.rep.Findings {
 		if f.Action == action && f.Resource == are.RoleARN {
 			return true
@@ -413,16 +421,29 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 	}
 	caller := policyPrincipal(are.Caller)
 	f := &PreflightFinding{Side: side, Action: action, Resource: are.RoleARN, Err: err,
-		Fixes: []PolicyFix{{Kind: PolicyKindIdentity, Target: caller, Statement: CallerAssumeRolePolicy(are.RoleARN, opts...).Statement[0]}}}
+		Fixes: []PolicyFix{{Kind: PolicyKindIdentity, Target: caller, Statement: Statement{
+			Sid:      callerFixSid(are.RoleARN, action),
+			Effect:   EffectAllow,
+			Action:   StringList{action},
+			Resource: StringList{are.RoleARN},
+		}}}}
 	switch {
 	case action != "sts:AssumeRole":
 		// The role admits the caller; what it refuses is the session's
 		// tags or source identity.
 		f.Hint = action + " is needed for the session's " + map[string]string{"sts:TagSession": "tags", "sts:SetSourceIdentity": "source identity"}[action] +
-			": the role's trust policy must allow it for the caller and, across accounts, so must the caller's identity policy"
+			": the role's trust policy must allow it for the caller and, across accounts, so must the caller's identity policy; " +
+			"the statements offered grant only " + action + ", so the role's conditions on sts:AssumeRole still apply"
 		if caller != "" {
-			trust := CopyRoleTrustPolicy(caller, are.ExternalID, opts...).Statement[0]
-			trust.Sid = suggestedTrustSid(caller, are.ExternalID+"\x00"+action)
+			trust := Statement{
+				Sid:       suggestedTrustSid(caller, are.ExternalID+"\x00"+action),
+				Effect:    EffectAllow,
+				Principal: AWSPrincipal(caller),
+				Action:    StringList{action},
+			}
+			if are.ExternalID != "" {
+				trust.Condition = Conditions{"StringEquals": {"sts:ExternalId": {are.ExternalID}}}
+			}
 			f.Fixes = append(f.Fixes, PolicyFix{Kind: PolicyKindTrust, Target: are.RoleARN, Statement: trust})
 		}
 	case are.ExternalID == "":
@@ -449,20 +470,19 @@ func (p *preflight) identityFailed(side Side, err error) bool {
 
 // refusedSTSAction reads which STS action an AssumeRole refusal names
 // ("… is not authorized to perform: sts:TagSession on resource: …"):
-// sts:TagSession and sts:SetSourceIdentity, with the builder options that
-// grant them, or else sts:AssumeRole.
-func refusedSTSAction(err error) (string, []PolicyOption) {
+// sts:TagSession or sts:SetSourceIdentity, or else sts:AssumeRole.
+func refusedSTSAction(err error) string {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		msg := apiErr.ErrorMessage()
 		switch {
 		case strings.Contains(msg, "perform: sts:TagSession"):
-			return "sts:TagSession", []PolicyOption{WithTagSessionAccess()}
+			return "sts:TagSession"
 		case strings.Contains(msg, "perform: sts:SetSourceIdentity"):
-			return "sts:SetSourceIdentity", []PolicyOption{WithSourceIdentityAccess()}
+			return "sts:SetSourceIdentity"
 		}
 	}
-	return "sts:AssumeRole", nil
+	return "sts:AssumeRole"
 }
 
 // arnAccount is the account field of an ARN, "" when arn is not one.
@@ -482,6 +502,17 @@ func arnAccount(arn string) string {
 func suggestedTrustSid(caller, externalID string) string {
 	sum := sha256.Sum256([]byte(caller + "\x00" + externalID))
 	return sidAssumeRole + "Preflight" + hex.EncodeToString(sum[:6])
+}
+
+// callerFixSid is the Sid of the identity statement the preflight suggests
+// for a refused STS action on a role: one per role and action, so the
+// fixes for the source's and the destination's roles merge side by side
+// and neither replaces the XacctCallerAssumeRole statement
+// CallerAssumeRolePolicy writes, and stable, so merging it twice does not
+// add a copy.
+func callerFixSid(roleARN, action string) string {
+	sum := sha256.Sum256([]byte(roleARN + "\x00" + action))
+	return sidCallerAssume + hex.EncodeToString(sum[:6])
 }
 
 // probe records the outcome of one check. A permission refusal becomes a

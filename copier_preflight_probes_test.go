@@ -52,6 +52,16 @@ func trustFixes(t *testing.T, f *xacct.PreflightFinding) []xacct.PolicyFix {
 	return out
 }
 
+// assertCallerFix asserts that s is CallerAssumeRolePolicy's statement for
+// roleARN under a Sid of the role's own.
+func assertCallerFix(t *testing.T, roleARN string, s xacct.Statement) {
+	t.Helper()
+	want := xacct.CallerAssumeRolePolicy(roleARN).Statement[0]
+	assert.True(t, strings.HasPrefix(s.Sid, want.Sid) && s.Sid != want.Sid, "Sid %s", s.Sid)
+	want.Sid = s.Sid
+	assert.Equal(t, want, s)
+}
+
 // The trust admits the caller's account, but the caller's own identity
 // policy lacks sts:AssumeRole: across accounts both are needed, and the
 // caller-side statement the finding offers is the one that fixes it.
@@ -69,7 +79,7 @@ func TestPreflightAssumeRoleRefusedByCallerPolicy(t *testing.T) {
 	id := f.Fixes[0]
 	assert.Equal(t, xacct.PolicyKindIdentity, id.Kind)
 	assert.Equal(t, idle.ARN, id.Target)
-	assert.Equal(t, xacct.CallerAssumeRolePolicy(roleARN).Statement[0], id.Statement)
+	assertCallerFix(t, roleARN, id.Statement)
 	trust := trustFixes(t, f)
 	require.Len(t, trust, 1)
 	assert.Equal(t, roleARN, trust[0].Target)
@@ -91,7 +101,7 @@ func TestPreflightAssumeRoleWrongExternalIDFixKeepsTrust(t *testing.T) {
 	require.NotNil(t, f)
 	require.Len(t, f.Fixes, 2)
 	assert.Equal(t, xacct.PolicyKindIdentity, f.Fixes[0].Kind)
-	assert.Equal(t, xacct.CallerAssumeRolePolicy(x.roleARN).Statement[0], f.Fixes[0].Statement)
+	assertCallerFix(t, x.roleARN, f.Fixes[0].Statement)
 	trust := trustFixes(t, f)
 	require.Len(t, trust, 1)
 	assert.Equal(t, []string{"not-the-id"}, []string(trust[0].Statement.Condition["StringEquals"]["sts:ExternalId"]))

@@ -234,7 +234,7 @@ func TestAssumeRoleWrongExternalID(t *testing.T) {
 	require.Len(t, f.Fixes, 2)
 	assert.Equal(t, xacct.PolicyKindIdentity, f.Fixes[0].Kind)
 	assert.Equal(t, x.user.ARN, f.Fixes[0].Target)
-	assert.Equal(t, xacct.CallerAssumeRolePolicy(x.roleARN).Statement[0], f.Fixes[0].Statement)
+	assertCallerFix(t, x.roleARN, f.Fixes[0].Statement)
 	assert.Equal(t, xacct.PolicyKindTrust, f.Fixes[1].Kind)
 	want := xacct.CopyRoleTrustPolicy(x.user.ARN, "not-the-id").Statement[0]
 	want.Sid = f.Fixes[1].Statement.Sid
