@@ -178,7 +178,9 @@ func (r *PreflightReport) Err() error {
 // destination s3:ListBucket; the destination bucket's object ownership
 // and so the ACL copies will send; destination s3:PutObject and
 // s3:AbortMultipartUpload, with a multipart upload created under dst's
-// prefix and aborted at once, which leaves no object; when tags are
+// prefix and aborted at once, which leaves no object (a probe upload that
+// could not be aborted is named, with its key, in the
+// s3:AbortMultipartUpload finding or in err); when tags are
 // copied, that upload carries a tag, which needs s3:PutObjectTagging (a
 // warning when only the tag is refused: copies go on without tags); with
 // WithDelete, s3:DeleteObject, by deleting a random key that does not
@@ -745,7 +747,9 @@ func (p *preflight) writeFixes(w writer, sid string) func() []PolicyFix {
 // ACL and s3:PutObjectTagging for the tags) and leaves no object behind.
 // S3 refuses the whole request when the ACL or the tags are not allowed,
 // so a refusal is retried without them to tell which permission is
-// missing.
+// missing; a retry that fails for another reason is the preflight's
+// error. Every probe upload whose abort fails is named, with its key, in
+// the s3:AbortMultipartUpload finding or in the returned error.
 func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 	key := p.dst.Prefix + ".xacct-preflight-" + randomHex()
 	res := ObjectARN(p.dst.Bucket, key)
@@ -759,6 +763,11 @@ func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 			RequestPayer:        p.o.object.payer(),
 		})
 	}
+	// stranded are the probe uploads whose abort failed, abortErrs why.
+	var (
+		stranded  []string
+		abortErrs []error
+	)
 	abort := func(uploadID *string) error {
 		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 		defer cancel()
@@ -769,16 +778,25 @@ func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 			ExpectedBucketOwner: optional(p.o.dstAccount),
 			RequestPayer:        p.o.object.payer(),
 		})
+		if err != nil {
+			stranded = append(stranded, aws.ToString(uploadID))
+			abortErrs = append(abortErrs, err)
+		}
 		return err
 	}
-	// refused reports whether one upload with acl and tagging is refused
-	// for lack of permission, aborting it when it is not.
-	refused := func(acl types.ObjectCannedACL, tagging string) (bool, error) {
+	// refused reports whether one upload with acl and tagging, which
+	// checks action, is refused for lack of permission, aborting it when
+	// it is not. Any other failure to create it is returned.
+	refused := func(action string, acl types.ObjectCannedACL, tagging string) (bool, error) {
 		out, err := create(acl, tagging)
-		if err != nil {
-			return isAccessDenied(err), nil
+		switch {
+		case err != nil && isAccessDenied(err):
+			return true, nil
+		case err != nil:
+			return false, fmt.Errorf("%s %s on %s: %w", w.side, action, res, err)
 		}
-		return false, abort(out.UploadId)
+		_ = abort(out.UploadId) // a failure is reported with the abort check
+		return false, nil
 	}
 	// Copies that carry tags write them with the object, which needs
 	// s3:PutObjectTagging as well as s3:PutObject.
@@ -806,11 +824,15 @@ func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 		if berr == nil {
 			aclRefusedToo, tagsAlone := acl != "", tagging != ""
 			if acl != "" && tagging != "" {
-				var aerr, terr error
-				aclRefusedToo, aerr = refused(acl, "")
-				tagsAlone, terr = refused("", tagging)
-				if err := errors.Join(aerr, terr); err != nil {
-					p.o.logger.Warn("preflight could not abort a probe upload", slog.String("resource", res), slog.Any("error", err))
+				var cerr error
+				aclRefusedToo, cerr = refused("s3:PutObjectAcl", acl, "")
+				if cerr == nil {
+					tagsAlone, cerr = refused("s3:PutObjectTagging", "", tagging)
+				}
+				if cerr != nil {
+					// Undecided: the permissions are not guessed.
+					_ = abort(bare.UploadId)
+					return p.strandedErr(cerr, key, stranded)
 				}
 			}
 			if aclRefusedToo {
@@ -840,14 +862,47 @@ func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 		if err == nil {
 			p.skip(w.side, "s3:AbortMultipartUpload", res, "no upload to abort")
 		}
+		return p.strandedErr(err, key, stranded)
+	}
+	// The abort check fails when any probe upload could not be aborted:
+	// the last one, or else the first that failed before it.
+	err = abort(out.UploadId)
+	if err == nil && len(abortErrs) > 0 {
+		err = abortErrs[0]
+	}
+	allowed, err := p.probe(w.side, "s3:AbortMultipartUpload", res, err, p.writeFixes(w, sidDestinationWrite))
+	if allowed || err != nil || len(stranded) == 0 {
+		return p.strandedErr(err, key, stranded)
+	}
+	if f := p.rep.Findings[len(p.rep.Findings)-1]; f.Action == "s3:AbortMultipartUpload" && f.Resource == res {
+		f.Hint = p.strandedHint(key, stranded)
+		return nil
+	}
+	// The refusal was the caller's role, already reported.
+	p.o.logger.Warn("preflight could not abort probe uploads", slog.String("uploads", p.strandedHint(key, stranded)))
+	return nil
+}
+
+// strandedHint names the probe uploads of key in the destination bucket
+// that could not be aborted, and how to have them removed.
+func (p *preflight) strandedHint(key string, uploadIDs []string) string {
+	ids := make([]string, len(uploadIDs))
+	for i, id := range uploadIDs {
+		ids[i] = fmt.Sprintf("%q", id)
+	}
+	what := "the probe upload " + ids[0] + " of s3://" + p.dst.Bucket + "/" + key + " remains; abort it"
+	if len(ids) > 1 {
+		what = "the probe uploads " + strings.Join(ids, ", ") + " of s3://" + p.dst.Bucket + "/" + key + " remain; abort them"
+	}
+	return what + ", or a lifecycle rule with AbortIncompleteMultipartUpload removes such uploads"
+}
+
+// strandedErr is err, naming the probe uploads left behind, if any.
+func (p *preflight) strandedErr(err error, key string, uploadIDs []string) error {
+	if err == nil || len(uploadIDs) == 0 {
 		return err
 	}
-	err = abort(out.UploadId)
-	allowed, err := p.probe(w.side, "s3:AbortMultipartUpload", res, err, p.writeFixes(w, sidDestinationWrite))
-	if !allowed && err == nil {
-		p.rep.Findings[len(p.rep.Findings)-1].Hint = "the probe upload " + aws.ToString(out.UploadId) + " remains; a lifecycle rule with AbortIncompleteMultipartUpload removes such uploads"
-	}
-	return err
+	return fmt.Errorf("%w (%s)", err, p.strandedHint(key, uploadIDs))
 }
 
 // ownershipUnknown reports whether the destination's object ownership
