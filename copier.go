@@ -157,8 +157,8 @@ type Copier struct {
 // Unless WithDestinationClient is given, src also lists and writes the
 // destination, so it must then satisfy DestinationAPI (*s3.Client does).
 func NewCopier(src SourceAPI, opts ...CopierOption) (*Copier, error) {
-	if src == nil {
-		return nil, &ValidationError{Field: "source client", Value: "nil", Rule: "must not be nil", Err: ErrInvalidOption}
+	if src == nil || isNilPointer(src) {
+		return nil, &ValidationError{Field: "source client", Value: nilName(src), Rule: "must not be nil", Err: ErrInvalidOption}
 	}
 	c := &Copier{src: src, opts: defaultCopierOptions()}
 	o, err := c.options(opts)
@@ -363,6 +363,18 @@ func (r *syncRun) preparedWith(err error) {
 	r.held = nil
 }
 
+// safePrepare runs prepare and turns a panic in it into its error: it
+// runs in its own goroutine, where a panic would end the process before
+// the caller of Sync could recover it.
+func (r *syncRun) safePrepare(ctx context.Context) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("sync preparation panicked: %v", v)
+		}
+	}()
+	return r.prepare(ctx)
+}
+
 // run prepares the sync (see prepare) while it lists both sides: the
 // merge-join compares and counts as it lists, but copies wait in a
 // bounded queue, which holds the merge back, until the preflight has
@@ -378,7 +390,7 @@ func (r *syncRun) run(ctx context.Context) bool {
 	var prepErr error
 	go func() {
 		defer close(ready)
-		prepErr = r.prepare(ctx)
+		prepErr = r.safePrepare(ctx)
 		r.preparedWith(prepErr)
 		if prepErr != nil {
 			stop()

@@ -3,6 +3,7 @@ package xacct
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strconv"
 
@@ -429,11 +430,21 @@ func (o *copierOptions) validate() error {
 	bad := func(field string, value any, rule string) error {
 		return &ValidationError{Field: field, Value: fmt.Sprint(value), Rule: rule, Err: ErrInvalidOption}
 	}
-	if o.dstSet && o.dst == nil {
-		return bad("destination client", "nil", "must not be nil")
+	if o.dstSet && (o.dst == nil || isNilPointer(o.dst)) {
+		return bad("destination client", nilName(o.dst), "must not be nil")
 	}
-	if o.copySet && o.copy == nil {
-		return bad("copy client", "nil", "must not be nil")
+	if o.copySet && (o.copy == nil || isNilPointer(o.copy)) {
+		return bad("copy client", nilName(o.copy), "must not be nil")
+	}
+	// An STS client may be left out (untyped nil), but a nil pointer in
+	// the interface would pass a nil check and panic on its first call.
+	for _, c := range []struct {
+		field string
+		id    GetCallerIdentityAPI
+	}{{"copy identity client", o.copySTS}, {"source identity client", o.srcSTS}, {"destination identity client", o.dstSTS}} {
+		if isNilPointer(c.id) {
+			return bad(c.field, nilName(c.id), "must be a client or nil, not a nil pointer")
+		}
 	}
 	if o.concurrency < 1 || o.concurrency > MaxConcurrency {
 		return bad("concurrency", o.concurrency, fmt.Sprintf("must be between 1 and %d", MaxConcurrency))
@@ -479,4 +490,28 @@ func (o *copierOptions) validate() error {
 		return bad("object ACL", o.acl, "must be a canned ACL such as bucket-owner-full-control")
 	}
 	return o.object.validate()
+}
+
+// isNilPointer reports whether x is an interface holding a nil pointer
+// (or another nil value of a kind that can be nil, such as a nil map or
+// func), which an x == nil check lets through.
+func isNilPointer(x any) bool {
+	if x == nil {
+		return false
+	}
+	v := reflect.ValueOf(x)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
+}
+
+// nilName names a nil client for a ValidationError: "nil", or its type
+// when it is a typed nil such as (*s3.Client)(nil).
+func nilName(x any) string {
+	if x == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("(%T)(nil)", x)
 }
