@@ -102,7 +102,10 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 		in.TaggingDirective = types.TaggingDirectiveReplace
 		var retryErr error
 		if out, retryErr = r.cp.CopyObject(ctx, in); retryErr != nil {
-			return err
+			// Both refusals matter: the retry's (a changed source, a
+			// server error) is why the object failed, and comes first so
+			// errors.As finds it; the first says why tags were dropped.
+			return errors.Join(fmt.Errorf("copy without tags: %w", retryErr), fmt.Errorf("copy with tags: %w", err))
 		}
 		r.warnTags(ctx, from, err)
 	}

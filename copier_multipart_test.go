@@ -571,3 +571,22 @@ func TestSyncCancelledMidwayDeletesNothingLeavesNoUpload(t *testing.T) {
 	}
 	assert.Empty(t, e.uploads(t, e.dst), "every multipart upload was aborted")
 }
+
+// When CopyObject refuses the tags and the copy without them fails too
+// (here: the source changed), the object's error carries both, and
+// errors.As finds the second refusal, the one that failed the object.
+func TestCopyWithoutTagsKeepsTheRetryError(t *testing.T) {
+	e := newEnv(t)
+	e.put(t, e.src, map[string]string{"tagged.txt": "body"})
+	e.sb.InjectFault(sandbox.FaultSpec{Op: "CopyObject", KeyContains: "tagged", Status: 403, Code: "AccessDenied", Times: 1})
+	e.sb.InjectFault(sandbox.FaultSpec{Op: "CopyObject", KeyContains: "tagged", Status: 412, Code: "PreconditionFailed", Times: 1})
+	rep, err := e.copier(t, xacct.WithPreflight(false)).Sync(t.Context(), loc(e.src, ""), loc(e.dst, ""))
+	require.Error(t, err)
+	assert.EqualValues(t, 1, rep.Failed)
+	assert.Zero(t, rep.Warned, "no tags warning for an object that was not copied")
+	var apiErr smithy.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "PreconditionFailed", apiErr.ErrorCode())
+	assert.ErrorContains(t, err, "AccessDenied", "the first refusal is kept too")
+	assert.Empty(t, e.contents(t, e.dst, ""))
+}
