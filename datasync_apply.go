@@ -25,7 +25,6 @@ import (
 // account; *datasync.Client satisfies it.
 type DataSyncAPI interface {
 	CreateLocationS3(ctx context.Context, in *datasync.CreateLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.CreateLocationS3Output, error)
-	UpdateLocationS3(ctx context.Context, in *datasync.UpdateLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.UpdateLocationS3Output, error)
 	DescribeLocationS3(ctx context.Context, in *datasync.DescribeLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.DescribeLocationS3Output, error)
 	ListLocations(ctx context.Context, in *datasync.ListLocationsInput, optFns ...func(*datasync.Options)) (*datasync.ListLocationsOutput, error)
 	CreateTask(ctx context.Context, in *datasync.CreateTaskInput, optFns ...func(*datasync.Options)) (*datasync.CreateTaskOutput, error)
@@ -37,6 +36,39 @@ type DataSyncAPI interface {
 	DescribeTaskExecution(ctx context.Context, in *datasync.DescribeTaskExecutionInput, optFns ...func(*datasync.Options)) (*datasync.DescribeTaskExecutionOutput, error)
 	CancelTaskExecution(ctx context.Context, in *datasync.CancelTaskExecutionInput, optFns ...func(*datasync.Options)) (*datasync.CancelTaskExecutionOutput, error)
 }
+
+// DataSyncLocationUpdateAPI is the optional part of a DataSyncAPI that
+// Apply uses to bring an existing location's storage class and role in
+// line with the plan; *datasync.Client satisfies it. A client without it
+// still creates resources, but Apply returns a *DataSyncLocationUpdateError
+// when a found location differs from the plan.
+type DataSyncLocationUpdateAPI interface {
+	UpdateLocationS3(ctx context.Context, in *datasync.UpdateLocationS3Input, optFns ...func(*datasync.Options)) (*datasync.UpdateLocationS3Output, error)
+}
+
+var _ DataSyncLocationUpdateAPI = (*datasync.Client)(nil)
+
+// DataSyncLocationUpdateError reports that a DataSync location Apply found
+// differs from the plan and must be updated, but the planner's DataSync
+// client has no UpdateLocationS3 (DataSyncLocationUpdateAPI). It wraps
+// errors.ErrUnsupported.
+type DataSyncLocationUpdateError struct {
+	// Kind is "source" or "destination".
+	Kind string
+	// LocationARN is the location that must be updated.
+	LocationARN string
+	// Fields names what differs from the plan, with the planned value,
+	// such as "storage class STANDARD_IA" or "role arn:aws:iam::…".
+	Fields []string
+}
+
+// Error names the location and the fields that must be updated.
+func (e *DataSyncLocationUpdateError) Error() string {
+	return fmt.Sprintf("%s location %s must be updated (%s), but the DataSync client has no UpdateLocationS3", e.Kind, e.LocationARN, strings.Join(e.Fields, ", "))
+}
+
+// Unwrap returns errors.ErrUnsupported.
+func (e *DataSyncLocationUpdateError) Unwrap() error { return errors.ErrUnsupported }
 
 // DataSyncRoleAPI is what a DataSyncPlanner needs from IAM in the source
 // account to create and update the DataSync role; *iam.Client satisfies
@@ -127,7 +159,9 @@ type DataSyncApplyResult struct {
 // the locations and the task by their xacct tags, policies are compared
 // before they are written, and a second Apply changes nothing. Found
 // resources are brought in line with the plan: a location's storage
-// class and role with UpdateLocationS3; the task's options (unset ones
+// class and role with UpdateLocationS3 (when the DataSync client has no
+// UpdateLocationS3, see DataSyncLocationUpdateAPI, a location that
+// differs is refused with a *DataSyncLocationUpdateError); the task's options (unset ones
 // compared with DataSync's defaults), filters, schedule, log group,
 // manifest and task report with UpdateTask. A task
 // that exists with another TaskMode is refused with a *ValidationError
@@ -361,7 +395,11 @@ func (p *DataSyncPlanner) updateLocation(ctx context.Context, kind, arn string, 
 	if len(what) == 0 {
 		return nil
 	}
-	if _, err := p.ds.UpdateLocationS3(ctx, up); err != nil {
+	updater, ok := p.ds.(DataSyncLocationUpdateAPI)
+	if !ok {
+		return &DataSyncLocationUpdateError{Kind: kind, LocationARN: arn, Fields: what}
+	}
+	if _, err := updater.UpdateLocationS3(ctx, up); err != nil {
 		return fmt.Errorf("update %s location %s: %w", kind, arn, err)
 	}
 	changed("updated %s of %s location %s", strings.Join(what, ", "), kind, arn)

@@ -1,6 +1,7 @@
 package xacct_test
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -195,4 +196,39 @@ func TestDataSyncApplyUpdatesLocations(t *testing.T) {
 	assert.EqualValues(t, 2, run.FilesTransferred)
 	assert.Empty(t, env.apply(t, second).Changes)
 	assert.Equal(t, 2, env.sb.Requests()["UpdateLocationS3"])
+}
+
+// noUpdateDataSync is an external DataSyncAPI implementation written
+// before UpdateLocationS3 existed: it hides the method of the real client.
+type noUpdateDataSync struct{ xacct.DataSyncAPI }
+
+// A DataSyncAPI without UpdateLocationS3 still compiles and applies, but
+// a found location that differs from the plan is refused with a typed
+// error naming it and the differing fields, not silently kept.
+func TestDataSyncApplyWithoutLocationUpdate(t *testing.T) {
+	env := newDataSyncEnv(t)
+	first := env.spec
+	second := env.spec
+	second.RoleName = "xacct-datasync-v2"
+	second.StorageClass = types.S3StorageClassStandardIa
+	ops, err := env.sb.AddUser(sandbox.AccountA, "ops", xacct.DataSyncOperatorPolicy(first).String(), xacct.DataSyncOperatorPolicy(second).String())
+	require.NoError(t, err)
+	first.Operator, second.Operator = ops.ARN, ops.ARN
+	env.planner, err = xacct.NewDataSyncPlanner(env.sb.IAM(ops), noUpdateDataSync{datasync.NewFromConfig(env.sb.Config(ops))}, env.ownerB, xacct.WithDataSyncPollInterval(time.Millisecond, 4*time.Millisecond))
+	require.NoError(t, err)
+
+	res := env.apply(t, first)
+	assert.Empty(t, env.apply(t, first).Changes, "nothing to update: the client's lack does not matter")
+
+	plan, err := xacct.NewDataSyncPlan(second)
+	require.NoError(t, err)
+	_, err = env.planner.Apply(t.Context(), plan)
+	var ue *xacct.DataSyncLocationUpdateError
+	require.ErrorAs(t, err, &ue)
+	assert.ErrorIs(t, err, errors.ErrUnsupported)
+	assert.Equal(t, "source", ue.Kind)
+	assert.Equal(t, res.SourceLocationARN, ue.LocationARN)
+	assert.Equal(t, []string{"role " + second.RoleARN()}, ue.Fields)
+	assert.ErrorContains(t, err, res.SourceLocationARN)
+	assert.Zero(t, env.sb.Requests()["UpdateLocationS3"])
 }
