@@ -45,6 +45,9 @@ const (
 	// sigNoContentSHA: an S3 request signed in a header without
 	// X-Amz-Content-Sha256, which S3 requires.
 	sigNoContentSHA
+	// sigContentSHAMismatch: an S3 body whose SHA-256 is not the hex
+	// digest its X-Amz-Content-Sha256 header announces.
+	sigContentSHAMismatch
 )
 
 // sigError is a refused signature. Its fields are safe to show the
@@ -58,6 +61,9 @@ type sigError struct {
 	keyID, stringToSign string
 	// requestTime and serverTime are set for sigSkewed.
 	requestTime, serverTime time.Time
+	// clientSHA and serverSHA are set for sigContentSHAMismatch: the
+	// announced and the computed body digest.
+	clientSHA, serverSHA string
 }
 
 func (e *sigError) Error() string { return e.msg }
@@ -168,8 +174,10 @@ func scrubCredential(cred string) string {
 // S3 (and S3 Control, which signs as "s3") takes the payload hash from
 // X-Amz-Content-Sha256 (a hex digest, UNSIGNED-PAYLOAD or a STREAMING-*
 // value); for aws-chunked bodies only this seed signature is checked, not
-// the per-chunk signatures. Other services hash the body, which is read
-// and put back.
+// the per-chunk signatures. When the header is a hex digest, the body is
+// read, hashed and put back, and a body that does not match it is refused
+// (XAmzContentSHA256Mismatch), as S3 does. Other services hash the body,
+// which is read and put back.
 func verifySigV4(r *http.Request, s *sigV4, secret string, s3Control bool, now time.Time) *sigError {
 	switch {
 	case s.presigned && s.signed.After(now.Add(maxSigV4Skew)):
@@ -212,6 +220,49 @@ func verifySigV4(r *http.Request, s *sigV4, secret string, s3Control bool, now t
 			msg:          "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
 			keyID:        s.keyID,
 			stringToSign: stringToSign,
+		}
+	}
+	if s.service == "s3" && isHexSHA256(payload) {
+		return checkContentSHA256(r, payload)
+	}
+	return nil
+}
+
+// isHexSHA256 reports whether v is a hex SHA-256 digest (64 hex digits),
+// not UNSIGNED-PAYLOAD or a STREAMING-* value.
+func isHexSHA256(v string) bool {
+	if len(v) != 2*sha256.Size {
+		return false
+	}
+	_, err := hex.DecodeString(v)
+	return err == nil
+}
+
+// checkContentSHA256 reads r's body, refuses it unless its SHA-256 is
+// want (the signed X-Amz-Content-Sha256), and puts it back for the
+// handler. The sandbox holds the body in memory; it stores objects there
+// anyway.
+func checkContentSHA256(r *http.Request, want string) *sigError {
+	var body bytes.Buffer
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > 0 {
+			body.Grow(int(r.ContentLength))
+		}
+		_, err := body.ReadFrom(r.Body)
+		_ = r.Body.Close()
+		if err != nil {
+			return malformed("The request body could not be read: %v", err)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body.Bytes()))
+	}
+	sum := sha256.Sum256(body.Bytes())
+	got := hex.EncodeToString(sum[:])
+	if !strings.EqualFold(got, want) {
+		return &sigError{
+			fault:     sigContentSHAMismatch,
+			msg:       "The provided 'x-amz-content-sha256' header does not match what was computed.",
+			clientSHA: want,
+			serverSHA: got,
 		}
 	}
 	return nil
@@ -372,15 +423,17 @@ func sigV4Escape(s string, keepSlash bool) string {
 // s3SigError is S3's error document for signature faults, with the
 // fields S3 adds to help a client find its mistake.
 type s3SigError struct {
-	XMLName                    xml.Name `xml:"Error"`
-	Code                       string
-	Message                    string
-	AWSAccessKeyID             string `xml:"AWSAccessKeyId,omitempty"`
-	StringToSign               string `xml:",omitempty"`
-	RequestTime                string `xml:",omitempty"`
-	ServerTime                 string `xml:",omitempty"`
-	MaxAllowedSkewMilliseconds int64  `xml:",omitempty"`
-	RequestID                  string `xml:"RequestId"`
+	XMLName                     xml.Name `xml:"Error"`
+	Code                        string
+	Message                     string
+	AWSAccessKeyID              string `xml:"AWSAccessKeyId,omitempty"`
+	StringToSign                string `xml:",omitempty"`
+	RequestTime                 string `xml:",omitempty"`
+	ServerTime                  string `xml:",omitempty"`
+	MaxAllowedSkewMilliseconds  int64  `xml:",omitempty"`
+	ClientComputedContentSHA256 string `xml:",omitempty"`
+	S3ComputedContentSHA256     string `xml:",omitempty"`
+	RequestID                   string `xml:"RequestId"`
 }
 
 // writeS3SigError writes a signature fault as S3 does or, for S3
@@ -407,6 +460,11 @@ func writeS3SigError(w http.ResponseWriter, e *sigError, s3Control bool) {
 	case sigNoContentSHA:
 		status = http.StatusBadRequest
 		out.Code = "InvalidRequest"
+	case sigContentSHAMismatch:
+		status = http.StatusBadRequest
+		out.Code = "XAmzContentSHA256Mismatch"
+		out.ClientComputedContentSHA256 = e.clientSHA
+		out.S3ComputedContentSHA256 = e.serverSHA
 	}
 	if s3Control {
 		writeS3ControlError(w, status, out.Code, out.Message)

@@ -336,6 +336,31 @@ func TestTamperedRequestRefused(t *testing.T) {
 		require.NoError(t, err, "headers added after signing are not part of the signature")
 	})
 
+	t.Run("s3 body changed, content sha256 kept", func(t *testing.T) {
+		var sent string
+		tr := &tamper{change: func(r *http.Request) {
+			sent = r.Header.Get("X-Amz-Content-Sha256")
+			b, err := io.ReadAll(r.Body)
+			require.NoError(t, err)
+			b[0] ^= 0xff
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}}
+		c := s3.NewFromConfig(withTransport(sb.Config(root), tr), func(o *s3.Options) { o.UsePathStyle = true })
+		_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tamper-bucket"), Key: aws.String("body"), Body: strings.NewReader("the signed body")})
+		require.Len(t, sent, 64, "the SDK signed a hex payload digest: %q", sent)
+		requireCode(t, err, "XAmzContentSHA256Mismatch")
+		requireStatus(t, err, http.StatusBadRequest)
+		assert.Contains(t, tr.last(), "<ClientComputedContentSHA256>"+sent+"</ClientComputedContentSHA256>")
+		assert.Contains(t, tr.last(), "<S3ComputedContentSHA256>")
+		_, err = sb.S3(root).HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("tamper-bucket"), Key: aws.String("body")})
+		requireCode(t, err, "NotFound")
+
+		// The same body unchanged is stored.
+		c = s3.NewFromConfig(withTransport(sb.Config(root), &tamper{}), func(o *s3.Options) { o.UsePathStyle = true })
+		_, err = c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("tamper-bucket"), Key: aws.String("body"), Body: strings.NewReader("the signed body")})
+		require.NoError(t, err)
+	})
+
 	t.Run("sts body changed", func(t *testing.T) {
 		tr := &tamper{change: func(r *http.Request) {
 			b, err := io.ReadAll(r.Body)
