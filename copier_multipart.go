@@ -105,7 +105,7 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 			// Both refusals matter: the retry's (a changed source, a
 			// server error) is why the object failed, and comes first so
 			// errors.As finds it; the first says why tags were dropped.
-			return errors.Join(fmt.Errorf("copy without tags: %w", retryErr), fmt.Errorf("copy with tags: %w", err))
+			return errors.Join(retryErr, fmt.Errorf("before that, the copy with tags was refused: %w", err))
 		}
 		r.warnTags(ctx, from, err)
 	}
