@@ -3,8 +3,11 @@ package xacct
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math/bits"
@@ -104,7 +107,7 @@ func (r *syncRun) stream(ctx context.Context, from, to Location, obj Object) err
 	switch {
 	case obj.Size == 0 || obj.Size < r.o.threshold:
 		return r.streamSingle(ctx, from, to, obj)
-	case obj.Size < r.o.uploadCutoff():
+	case obj.Size < r.o.uploadCutoff() && !r.throughUncheckable():
 		return r.streamThrough(ctx, from, to, obj)
 	}
 	return r.streamMultipart(ctx, from, to, obj)
@@ -183,6 +186,78 @@ func (r *syncRun) streamSingle(ctx context.Context, from, to Location, obj Objec
 		return nil
 	}
 	return r.verifyCopy(ctx, from, to, obj, headFacts(head), putFacts(out))
+}
+
+// throughUncheckable reports whether a streamed PutObject could go with
+// no check of its bytes in transit: over plain HTTP its payload is
+// unsigned and, without a checksum from the source, only the ETag could
+// show a change, but the requested SSE-KMS or DSSE-KMS makes the ETag no
+// MD5. Such objects take a multipart upload, whose parts carry a CRC32.
+func (r *syncRun) throughUncheckable() bool {
+	switch r.o.object.encryption() {
+	case types.ServerSideEncryptionAwsKms, types.ServerSideEncryptionAwsKmsDsse:
+		return plainHTTP(r.o.dst)
+	}
+	return false
+}
+
+// plainHTTP reports whether client (an *s3.Client, or anything with its
+// Options method) sends to an http:// endpoint.
+func plainHTTP(client any) bool {
+	c, ok := client.(interface{ Options() s3.Options })
+	return ok && isPlainHTTP(c.Options().BaseEndpoint)
+}
+
+func isPlainHTTP(endpoint *string) bool {
+	return strings.HasPrefix(strings.ToLower(aws.ToString(endpoint)), "http://")
+}
+
+// transitCheck hashes the bytes of a streamed PutObject as they pass,
+// when the put goes with neither a signed payload nor a checksum header
+// (see unbufferedPut), so the ETag of the response can prove what S3
+// received.
+type transitCheck struct {
+	r io.Reader
+	// on is set by unbufferedPut before the body is read.
+	on  bool
+	md5 hash.Hash
+	// hashed counts the bytes hashed, size those the object holds: a
+	// client wrapper that read the body before the SDK turned on the
+	// hashing leaves the two apart, and nothing is compared.
+	hashed, size int64
+}
+
+func (c *transitCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.on && n > 0 {
+		c.md5.Write(p[:n])
+		c.hashed += int64(n)
+	}
+	return n, err
+}
+
+// check compares the MD5 of the bytes sent with the ETag of out: a
+// difference means S3 stored other bytes than were read from the source.
+// It returns nil when nothing was hashed or the ETag is no plain MD5
+// (SSE-KMS, DSSE-KMS, SSE-C), which verification then deals with.
+func (c *transitCheck) check(out *s3.PutObjectOutput) *mismatch {
+	if !c.on || c.hashed != c.size {
+		return nil
+	}
+	etag := strings.Trim(aws.ToString(out.ETag), `"`)
+	f := putFacts(out)
+	f.sseC = aws.ToString(out.SSECustomerAlgorithm) != ""
+	if !f.md5ETag() || len(etag) != 2*md5.Size {
+		return nil
+	}
+	if _, err := hex.DecodeString(etag); err != nil {
+		return nil
+	}
+	sent := hex.EncodeToString(c.md5.Sum(nil))
+	if strings.EqualFold(sent, etag) {
+		return nil
+	}
+	return &mismatch{"ETag", strconv.Quote(sent), strconv.Quote(etag)}
 }
 
 // sourceTags reads the source's tags with the source client into p when
@@ -265,7 +340,7 @@ func (r *syncRun) streamThrough(ctx context.Context, from, to Location, obj Obje
 	}
 	tagging, retried := tags.tagging, false
 	for {
-		head, out, err := r.putThrough(ctx, from, to, obj, tagging)
+		head, out, sent, err := r.putThrough(ctx, from, to, obj, tagging)
 		var pe *putError
 		switch {
 		case err == nil:
@@ -279,6 +354,12 @@ func (r *syncRun) streamThrough(ctx context.Context, from, to Location, obj Obje
 			continue
 		default:
 			return err
+		}
+		if m := sent.check(out); m != nil {
+			// Bytes changed on the way: the in-transit check a signed
+			// payload or a checksum would have made, so it holds with
+			// WithoutVerify too.
+			return r.mismatch(ctx, to, m)
 		}
 		if tagErr != nil {
 			r.warnTags(ctx, from, tagErr)
@@ -310,7 +391,7 @@ func retryableStream(ctx context.Context, err error) bool {
 
 // putThrough is one attempt of streamThrough: a GetObject of the source
 // and a PutObject of its body.
-func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object, tagging string) (*s3.HeadObjectOutput, *s3.PutObjectOutput, error) {
+func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object, tagging string) (*s3.HeadObjectOutput, *s3.PutObjectOutput, *transitCheck, error) {
 	o := &r.o.object
 	got, err := r.c.src.GetObject(ctx, &s3.GetObjectInput{
 		Bucket:              aws.String(from.Bucket),
@@ -321,19 +402,20 @@ func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object,
 		RequestPayer:        o.payer(),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("get source: %w", err)
+		return nil, nil, nil, fmt.Errorf("get source: %w", err)
 	}
 	defer got.Body.Close()
 	if got.ContentLength != nil && *got.ContentLength != obj.Size {
-		return nil, nil, fmt.Errorf("%w: %d bytes, %d listed", errSizeChanged, *got.ContentLength, obj.Size)
+		return nil, nil, nil, fmt.Errorf("%w: %d bytes, %d listed", errSizeChanged, *got.ContentLength, obj.Size)
 	}
 	head := headFromGet(got)
 	props := propsFromHead(head, o)
 	props.tagging = tagging
+	sent := &transitCheck{r: &sizedReader{r: got.Body, size: obj.Size, left: obj.Size}, md5: md5.New(), size: obj.Size}
 	in := &s3.PutObjectInput{
 		Bucket:              aws.String(to.Bucket),
 		Key:                 aws.String(to.Prefix),
-		Body:                &sizedReader{r: got.Body, size: obj.Size, left: obj.Size},
+		Body:                sent,
 		ContentLength:       aws.Int64(obj.Size),
 		ACL:                 r.acl,
 		ExpectedBucketOwner: optional(r.o.dstAccount),
@@ -341,11 +423,11 @@ func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object,
 	// A whole-object checksum of the source goes out as the expected
 	// checksum, so S3 refuses different bytes.
 	props.put(in, o)
-	out, err := r.o.dst.PutObject(ctx, in, unbufferedPut(in))
+	out, err := r.o.dst.PutObject(ctx, in, unbufferedPut(in, sent))
 	if err != nil {
-		return nil, nil, &putError{err}
+		return nil, nil, nil, &putError{err}
 	}
-	return head, out, nil
+	return head, out, sent, nil
 }
 
 // unbufferedPut adapts one PutObject to a body that cannot be rewound.
@@ -354,19 +436,21 @@ func (r *syncRun) putThrough(ctx context.Context, from, to Location, obj Object,
 // the body to sign it and could not compute a checksum header, so the
 // payload goes UNSIGNED and a checksum is sent only when the source gave
 // one; over HTTPS the SDK already sends an unsigned payload with a
-// trailing checksum.
-func unbufferedPut(in *s3.PutObjectInput) func(*s3.Options) {
+// trailing checksum. When neither goes, sent hashes the body as it passes
+// (see transitCheck), so the response's ETag checks the bytes instead.
+func unbufferedPut(in *s3.PutObjectInput, sent *transitCheck) func(*s3.Options) {
 	return func(o *s3.Options) {
 		o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1)
-		if !strings.HasPrefix(strings.ToLower(aws.ToString(o.BaseEndpoint)), "http://") {
+		if !isPlainHTTP(o.BaseEndpoint) {
 			return
 		}
 		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 		if in.ChecksumCRC32 == nil && in.ChecksumCRC32C == nil && in.ChecksumCRC64NVME == nil && in.ChecksumSHA1 == nil && in.ChecksumSHA256 == nil {
 			// Only a checksum value can go as a header without reading
-			// the body first; verification checks the copy instead.
+			// the body first; the MD5 of what is sent checks the ETag.
 			in.ChecksumAlgorithm = ""
+			sent.on = true
 		}
 	}
 }
