@@ -346,7 +346,13 @@ func WithMultipartThreshold(n int64) CopierOption {
 // their size and one request instead of a multipart upload. Such a body
 // cannot be rewound, so a write that fails with a retryable error (5xx,
 // SlowDown, a dropped connection) is retried once from a new GetObject.
-// Objects from the cutoff on take a multipart upload. Setting it to the
+// Objects from the cutoff on take a multipart upload. Over plain HTTP
+// such a PutObject goes with an unsigned payload: the source's
+// whole-object checksum, when it has one, goes as a header for S3 to
+// check; otherwise the MD5 of the bytes sent is compared with the ETag
+// (a difference fails the object), and when SSE-KMS or DSSE-KMS is
+// requested (the ETag is then no MD5) the object takes a multipart
+// upload instead, whose parts carry a CRC32. Setting it to the
 // multipart threshold turns unbuffered writes off. Default
 // DefaultStreamUploadCutoff (200 MiB), or the multipart threshold when that
 // is larger.
