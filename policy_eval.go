@@ -113,11 +113,14 @@ type Decision struct {
 }
 
 // Evaluate answers whether req is allowed by the principal's identity
-// policies and the resource's policy (a bucket policy or role trust
-// policy; nil if it has none), following AWS's rules: an explicit Deny in
-// any policy wins; within one account an Allow in either policy suffices,
-// except that a role's trust policy must always allow AssumeRole and a
-// resource policy naming only the account defers to identity policies;
+// policies and the resource's policy (a bucket policy, role trust policy
+// or KMS key policy; nil if it has none), following AWS's rules: an
+// explicit Deny in any policy wins; within one account an Allow in either
+// policy suffices, except that a role's trust policy must always allow
+// AssumeRole and a key policy must always allow kms:* actions on its key
+// (naming the principal, or naming its account, which then defers to the
+// identity policies), and a resource policy naming only the account defers
+// to identity policies;
 // across accounts both must allow. The account root user needs no
 // identity policy. A NotPrincipal exempts only the callers it names
 // exactly: listing a role does not exempt its sessions, nor an account its
@@ -200,10 +203,13 @@ type evalPrincipal struct {
 }
 
 type evaluation struct {
-	req         *Request
-	p           evalPrincipal
-	resAccount  string
-	trust       bool
+	req        *Request
+	p          evalPrincipal
+	resAccount string
+	trust      bool
+	// key is set for KMS actions on a key, decided like trust policies:
+	// the key policy must allow even within one account.
+	key         bool
 	missStmt    *Statement
 	missOp      string
 	missKey     string
@@ -236,6 +242,8 @@ func newEvaluation(req *Request) *evaluation {
 	// Only STS actions on a role are decided by its trust policy; IAM
 	// actions on it (iam:GetRole…) are ordinary identity-policy matters.
 	e.trust = ok && svc == "iam" && strings.HasPrefix(res, "role/") && strings.HasPrefix(strings.ToLower(req.Action), "sts:")
+	// KMS actions on a key are decided by its key policy the same way.
+	e.key = ok && svc == "kms" && strings.HasPrefix(res, "key/") && strings.HasPrefix(strings.ToLower(req.Action), "kms:")
 	return e
 }
 
@@ -409,6 +417,8 @@ func (e *evaluation) resourceNoun() string {
 	switch {
 	case e.trust:
 		return "trust policy"
+	case e.key:
+		return "key policy"
 	case strings.HasPrefix(e.req.Resource, "arn:aws:s3:::"):
 		return "bucket policy"
 	default:
@@ -472,7 +482,7 @@ func (e *evaluation) decide(idFound bool, idRef StatementRef, resLevel principal
 		}
 		return e.implicit(fmt.Sprintf("no statement in the %s allows %s to do %s; services are granted access only by resource policies naming them", noun, e.who(), what))
 
-	case e.sameAccount() && !e.trust:
+	case e.sameAccount() && !e.trust && !e.key:
 		if resLevel == matchExact {
 			return allow(fmt.Sprintf("%s of the %s allows %s to do %s; within one account one Allow is enough", resRef.stmtName(), noun, e.who(), what), resRef)
 		}
@@ -498,6 +508,9 @@ func (e *evaluation) decide(idFound bool, idRef StatementRef, resLevel principal
 			return allow(fmt.Sprintf("%s of the %s trusts account %s and %s%s %s to do %s", resRef.stmtName(), noun, e.p.account, idName, idVerb, e.who(), what), append(idRefs(), resRef)...)
 		case resLevel == matchAccount:
 			return e.implicit(fmt.Sprintf("%s of the %s trusts account %s, but no statement in the identity policies of %s allows %s", resRef.stmtName(), noun, e.p.account, e.who(), what))
+		}
+		if e.key {
+			return e.implicit(fmt.Sprintf("no statement in the %s of %s allows %s to do %s; a KMS key's policy must allow it even within one account", noun, e.req.Resource, e.who(), e.req.Action))
 		}
 		return e.implicit(fmt.Sprintf("no statement in the %s of %s allows %s to do %s; a role's trust policy must allow it even within one account", noun, e.req.Resource, e.who(), e.req.Action))
 

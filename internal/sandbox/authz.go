@@ -38,8 +38,9 @@ type AccessRequest struct {
 	// (JSON): a user's inline policies, a role session's role inline
 	// policies, none for root.
 	IdentityPolicies []string
-	// ResourcePolicy is the bucket policy (S3) or the role's trust policy
-	// (sts:AssumeRole); "" when there is none.
+	// ResourcePolicy is the bucket policy (S3), the role's trust policy
+	// (sts:AssumeRole) or the KMS key policy (kms:* on a key, which must
+	// allow even within one account); "" when there is none.
 	ResourcePolicy string
 	// Context holds the condition keys, e.g. "aws:PrincipalAccount",
 	// "aws:PrincipalArn", "aws:ResourceAccount", "aws:SecureTransport",
@@ -81,6 +82,9 @@ const (
 	// PolicyTrust is a role's trust policy: every statement names a
 	// Principal or NotPrincipal.
 	PolicyTrust
+	// PolicyKey is a KMS key policy: every statement names a Principal
+	// or NotPrincipal.
+	PolicyKey
 )
 
 // String names the kind, as in "bucket policy".
@@ -92,6 +96,8 @@ func (k PolicyKind) String() string {
 		return "identity policy"
 	case PolicyTrust:
 		return "trust policy"
+	case PolicyKey:
+		return "key policy"
 	}
 	return "policy"
 }

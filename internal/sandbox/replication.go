@@ -45,22 +45,21 @@ func init() {
 }
 
 // replicationState is the sandbox's replication: configurations, Object
-// Lock flags, KMS key policies, per-version replication status, the queue
+// Lock flags, per-version replication status, the queue
 // of versions waiting to be replicated and Batch Replication jobs. The
 // zero value is ready to use.
 type replicationState struct {
-	mu          sync.Mutex
-	configs     map[string]*replicationConfig // bucket -> parsed configuration
-	raw         map[string][]byte             // bucket -> the document as put
-	objectLock  map[string][]byte             // bucket -> Object Lock configuration as put
-	keyPolicies map[string]string             // KMS key ARN -> key policy
-	status      map[versionRef]string
-	failures    map[versionRef]string
-	queue       []replicationTask
-	running     bool
-	held        int
-	idle        chan struct{} // closed when the queue drains
-	jobs        map[string]*batchJob
+	mu         sync.Mutex
+	configs    map[string]*replicationConfig // bucket -> parsed configuration
+	raw        map[string][]byte             // bucket -> the document as put
+	objectLock map[string][]byte             // bucket -> Object Lock configuration as put
+	status     map[versionRef]string
+	failures   map[versionRef]string
+	queue      []replicationTask
+	running    bool
+	held       int
+	idle       chan struct{} // closed when the queue drains
+	jobs       map[string]*batchJob
 }
 
 func (st *replicationState) init() {
@@ -68,7 +67,6 @@ func (st *replicationState) init() {
 		st.configs = make(map[string]*replicationConfig)
 		st.raw = make(map[string][]byte)
 		st.objectLock = make(map[string][]byte)
-		st.keyPolicies = make(map[string]string)
 		st.status = make(map[versionRef]string)
 		st.failures = make(map[versionRef]string)
 		st.jobs = make(map[string]*batchJob)
@@ -413,26 +411,4 @@ func (sb *Sandbox) putBucketReplication(w http.ResponseWriter, r *http.Request, 
 	st.raw[bucket] = raw
 	st.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
-}
-
-// PutKeyPolicy sets the key policy of a KMS key, which the replication
-// engine evaluates as the resource policy of kms:Decrypt, kms:Encrypt and
-// kms:GenerateDataKey. The sandbox has no KMS endpoint: keys are only
-// ARNs found in objects' SSE headers and replication rules, and a key
-// without a policy admits its own account's principals by their identity
-// policies alone.
-func (sb *Sandbox) PutKeyPolicy(keyARN, policy string) {
-	st := &sb.repl
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.init()
-	st.keyPolicies[keyARN] = policy
-}
-
-func (sb *Sandbox) keyPolicy(keyARN string) string {
-	st := &sb.repl
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.init()
-	return st.keyPolicies[keyARN]
 }

@@ -165,6 +165,11 @@ func (sb *Sandbox) serveS3(w http.ResponseWriter, r *http.Request, req *request)
 				return
 			}
 		}
+		if status, code, msg := sb.kmsDecide(r.Context(), r, req.id, a, op, bucket, key, q); status != 0 {
+			_, _ = io.Copy(io.Discard, r.Body)
+			writeS3Error(w, status, code, msg)
+			return
+		}
 	}
 	switch op {
 	case "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject":

@@ -27,6 +27,9 @@ type upload struct {
 	// algorithm and checksumType are the upload's additional checksum
 	// ("CRC32"…, "" for none) and its type (COMPOSITE or FULL_OBJECT).
 	algorithm, checksumType string
+	// kmsKey is the ARN of the sandbox KMS key the upload is encrypted
+	// with, "" when it is not encrypted with one (see kms.go).
+	kmsKey string
 }
 
 type part struct {
@@ -683,7 +686,7 @@ func (sb *Sandbox) createMultipartUpload(w http.ResponseWriter, r *http.Request,
 	}
 	if rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), &out) == nil && out.UploadID != "" {
 		sb.upMu.Lock()
-		sb.uploads[out.UploadID] = &upload{token: token, tags: tags, parts: make(map[int]part), algorithm: alg, checksumType: typ}
+		sb.uploads[out.UploadID] = &upload{token: token, tags: tags, parts: make(map[int]part), algorithm: alg, checksumType: typ, kmsKey: sb.requestedKMSKey(r.Header, req.id.Account)}
 		sb.upMu.Unlock()
 		if alg != "" {
 			rec.Header().Set("X-Amz-Checksum-Algorithm", alg)

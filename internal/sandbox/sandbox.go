@@ -141,6 +141,9 @@ type Sandbox struct {
 	reqMu    sync.Mutex
 	requests map[string]int
 
+	// kms is the KMS keys S3 enforces (kms.go).
+	kms kmsState
+
 	// repl is S3 Replication and Batch Replication (replication*.go).
 	repl replicationState
 
