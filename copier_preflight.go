@@ -34,12 +34,14 @@ const (
 type PolicyFix struct {
 	// Kind is PolicyKindIdentity (the caller's identity policy),
 	// PolicyKindBucket (the policy of a bucket in another account than
-	// the caller's, needed as well as the identity policy) or
-	// PolicyKindTrust (a role's trust policy).
+	// the caller's, needed as well as the identity policy),
+	// PolicyKindTrust (a role's trust policy) or PolicyKindKey (a KMS key
+	// policy, needed as well as the identity policy in any account).
 	Kind PolicyKind
 	// Target is the principal ARN (role ARN for role sessions) whose
 	// identity policy to change, "" when the caller is unknown; the
-	// bucket name for a bucket policy; the role ARN for a trust policy.
+	// bucket name for a bucket policy; the role ARN for a trust policy;
+	// the key ARN for a key policy.
 	Target    string
 	Statement Statement
 }
@@ -183,6 +185,12 @@ func (r *PreflightReport) Err() error {
 // s3:AbortMultipartUpload finding or in err); when tags are
 // copied, that upload carries a tag, which needs s3:PutObjectTagging (a
 // warning when only the tag is refused: copies go on without tags); with
+// WithSSEKMSKeyID, the upload asks for the copies' encryption with that
+// key, which needs kms:GenerateDataKey on it (a refusal is a finding on
+// the key, with the identity statement of KMSWritePolicy and the key
+// policy statement of KeyPolicyStatement, and the rest is probed without
+// the key; a kms:Decrypt refusal of the source read gets the same pair
+// from KMSReadPolicy); with
 // WithDelete, s3:DeleteObject, by deleting a random key that does not
 // exist under dst's prefix, only when the bucket is known to be
 // unversioned (otherwise the check is skipped: the delete would leave a
@@ -640,10 +648,11 @@ func (p *preflight) checkSourceRead(ctx context.Context, obj Object) error {
 		// A readable head means the key is what is missing.
 		head, herr := headThrough(ctx, p.c.src, p.src.Bucket, obj.Key, p.o.srcAccount, p.o.object.payer())
 		if herr == nil && (head.ServerSideEncryption == types.ServerSideEncryptionAwsKms || head.ServerSideEncryption == types.ServerSideEncryptionAwsKmsDsse) {
-			key := aws.ToString(head.SSEKMSKeyId)
-			p.rep.Findings = append(p.rep.Findings, &PreflightFinding{Side: SideSource, Action: "kms:Decrypt", Resource: key, Err: err,
-				Hint: "allow kms:Decrypt on the key in the caller's identity policy and in the key policy"})
-			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideSource, Action: "kms:Decrypt", Resource: key, Result: CheckDenied})
+			_, key := refusedKMS(err, aws.ToString(head.SSEKMSKeyId))
+			p.rep.Findings = append(p.rep.Findings, &PreflightFinding{Side: SideSource, Action: actionKMSDecrypt, Resource: key, Err: err,
+				Fixes: kmsFixes(p.rep.SourceIdentity, key, KMSReadPolicy(key), actionKMSDecrypt),
+				Hint:  "allow kms:Decrypt on the key in the caller's identity policy and in the key policy"})
+			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: SideSource, Action: actionKMSDecrypt, Resource: key, Result: CheckDenied})
 			return nil
 		}
 	}
@@ -753,14 +762,19 @@ func (p *preflight) writeFixes(w writer, sid string) func() []PolicyFix {
 func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 	key := p.dst.Prefix + ".xacct-preflight-" + randomHex()
 	res := ObjectARN(p.dst.Bucket, key)
+	// The probe asks for the encryption copies will ask for, so a KMS key
+	// the writer may not use is found here.
+	sse, kmsKey := p.o.object.encryption(), p.o.object.kmsKeyID
 	create := func(acl types.ObjectCannedACL, tagging string) (*s3.CreateMultipartUploadOutput, error) {
 		return w.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-			Bucket:              aws.String(p.dst.Bucket),
-			Key:                 aws.String(key),
-			ACL:                 acl,
-			Tagging:             optional(tagging),
-			ExpectedBucketOwner: optional(p.o.dstAccount),
-			RequestPayer:        p.o.object.payer(),
+			Bucket:               aws.String(p.dst.Bucket),
+			Key:                  aws.String(key),
+			ACL:                  acl,
+			Tagging:              optional(tagging),
+			ServerSideEncryption: sse,
+			SSEKMSKeyId:          optional(kmsKey),
+			ExpectedBucketOwner:  optional(p.o.dstAccount),
+			RequestPayer:         p.o.object.payer(),
 		})
 	}
 	// stranded are the probe uploads whose abort failed, abortErrs why.
@@ -806,6 +820,19 @@ func (p *preflight) checkWriteAs(ctx context.Context, w writer) error {
 	}
 	acl := p.rep.ACL
 	out, err := create(acl, tagging)
+	if kmsKey != "" {
+		if action, keyARN := refusedKMS(err, kmsKey); action != "" {
+			// The key is what is missing; the rest is probed without it.
+			p.rep.Findings = append(p.rep.Findings, &PreflightFinding{Side: w.side, Action: action, Resource: keyARN, Err: err,
+				Fixes: kmsFixes(w.caller, keyARN, KMSWritePolicy(keyARN), actionKMSDecrypt, actionKMSGenerateDataKey),
+				Hint:  "copies are encrypted with this key: its key policy must allow the writer as well as the writer's identity policy"})
+			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: w.side, Action: action, Resource: keyARN, Result: CheckDenied})
+			sse, kmsKey = "", ""
+			out, err = create(acl, tagging)
+		} else if err == nil {
+			p.rep.Checks = append(p.rep.Checks, PreflightCheck{Side: w.side, Action: actionKMSGenerateDataKey, Resource: kmsKey, Result: CheckAllowed})
+		}
+	}
 	if acl != "" && aclRefused(err) {
 		p.rep.Findings = append(p.rep.Findings, &PreflightFinding{
 			Side: w.side, Action: "s3:PutObjectAcl", Resource: res, Err: err,
@@ -1169,6 +1196,47 @@ func policyPrincipal(arn string) string {
 	}
 	role, _, _ := strings.Cut(res, "/")
 	return "arn:" + parts[0] + ":iam::" + parts[3] + ":role/" + role
+}
+
+// refusedKMS reports which KMS action an AccessDenied names
+// (kms:GenerateDataKey or kms:Decrypt, as S3 words a refused key) and the
+// key it names, keyID when the message names none; "" when err is not
+// such a refusal.
+func refusedKMS(err error, keyID string) (action, keyARN string) {
+	if err == nil || !isAccessDenied(err) {
+		return "", keyID
+	}
+	msg := err.Error()
+	for _, a := range []string{actionKMSGenerateDataKey, actionKMSDecrypt} {
+		if strings.Contains(msg, "perform: "+a+" ") {
+			action = a
+			break
+		}
+	}
+	if action == "" {
+		return "", keyID
+	}
+	if _, rest, ok := strings.Cut(msg, "on resource: "); ok {
+		rest = strings.TrimPrefix(rest, `"`)
+		if end := strings.IndexAny(rest, `" `); end > 0 && strings.HasPrefix(rest, "arn:aws:kms:") {
+			return action, rest[:end]
+		}
+	}
+	return action, keyID
+}
+
+// kmsFixes returns the statements that let caller use the KMS key keyARN
+// for actions: the statement of identity (KMSWritePolicy or
+// KMSReadPolicy) for the caller's identity policy, and, when the caller
+// is known, a statement naming it for the key policy, which must allow it
+// as well.
+func kmsFixes(caller Identity, keyARN string, identity Policy, actions ...string) []PolicyFix {
+	principal := policyPrincipal(caller.ARN)
+	out := []PolicyFix{{Kind: PolicyKindIdentity, Target: principal, Statement: identity.Statement[0]}}
+	if principal != "" {
+		out = append(out, PolicyFix{Kind: PolicyKindKey, Target: keyARN, Statement: KeyPolicyStatement(principal, actions...)})
+	}
+	return out
 }
 
 func statementBySid(p Policy, sid string) Statement {

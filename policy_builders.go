@@ -1,6 +1,8 @@
 package xacct
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strings"
 )
@@ -39,6 +41,8 @@ const (
 	sidDestinationDelete     = "XacctDestinationDelete"
 	sidDestinationOwnership  = "XacctDestinationOwnership"
 	sidDestinationTLS        = "XacctDestinationDenyInsecureTransport"
+	sidKMSWrite              = "XacctKMSWrite"
+	sidKMSRead               = "XacctKMSRead"
 	conditionSecureTransport = "aws:SecureTransport"
 )
 
@@ -338,3 +342,50 @@ func escapePolicyPattern(s string) string {
 }
 
 var policyPatternEscaper = strings.NewReplacer("*", "${*}", "?", "${?}", "$", "${$}")
+
+// KMS actions S3 uses on a caller's behalf with SSE-KMS: writing an object
+// generates a data key; reading one, and assembling the parts of a
+// multipart upload, decrypts it.
+const (
+	actionKMSGenerateDataKey = "kms:GenerateDataKey"
+	actionKMSDecrypt         = "kms:Decrypt"
+)
+
+// KMSWritePolicy returns an identity policy that lets its principal write
+// S3 objects encrypted with the KMS key keyARN (SSE-KMS or DSSE-KMS):
+// kms:GenerateDataKey for every write and kms:Decrypt, which multipart
+// uploads need. Its statement's Sid is XacctKMSWrite. The key policy must
+// allow the same (see KeyPolicyStatement).
+func KMSWritePolicy(keyARN string) Policy {
+	return NewPolicy(Statement{Sid: sidKMSWrite, Effect: EffectAllow,
+		Action: StringList{actionKMSDecrypt, actionKMSGenerateDataKey}, Resource: StringList{keyARN}})
+}
+
+// KMSReadPolicy returns an identity policy that lets its principal read S3
+// objects encrypted with the KMS key keyARN: kms:Decrypt. Its statement's
+// Sid is XacctKMSRead. The key policy must allow the same (see
+// KeyPolicyStatement).
+func KMSReadPolicy(keyARN string) Policy {
+	return NewPolicy(Statement{Sid: sidKMSRead, Effect: EffectAllow,
+		Action: StringList{actionKMSDecrypt}, Resource: StringList{keyARN}})
+}
+
+// KeyPolicyStatement returns a KMS key policy statement that allows
+// principal (an IAM ARN, or an account id for the account's root) the
+// given KMS actions on the key the policy is attached to (Resource "*",
+// as key policies write it). Its Sid is XacctKMSWrite when the actions
+// include kms:GenerateDataKey and XacctKMSRead otherwise, followed by a
+// hash of the principal, so statements for several principals merge side
+// by side (MergeStatements) and merging one twice adds no copy. Across
+// accounts the principal's identity policy must allow the actions too.
+func KeyPolicyStatement(principal string, actions ...string) Statement {
+	sid := sidKMSRead
+	if slices.Contains(actions, actionKMSGenerateDataKey) {
+		sid = sidKMSWrite
+	}
+	sum := sha256.Sum256([]byte(principal))
+	acts := slices.Clone(actions)
+	slices.Sort(acts)
+	return Statement{Sid: sid + hex.EncodeToString(sum[:6]), Effect: EffectAllow,
+		Principal: AWSPrincipal(principal), Action: StringList(slices.Compact(acts)), Resource: StringList{"*"}}
+}

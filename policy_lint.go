@@ -22,9 +22,15 @@ const (
 	// PolicyKindBucket is an S3 bucket policy: a Principal and a Resource
 	// on every statement.
 	PolicyKindBucket
+	// PolicyKindKey is a KMS key policy: a Principal on every statement,
+	// and Resource "*", which in a key policy means the key it is attached
+	// to. The key policy must allow every use of the key, even by
+	// principals of the key's own account (naming the account root hands
+	// the decision to the account's identity policies).
+	PolicyKindKey
 )
 
-// String returns "identity", "trust" or "bucket".
+// String returns "identity", "trust", "bucket" or "key".
 func (k PolicyKind) String() string {
 	switch k {
 	case PolicyKindIdentity:
@@ -33,6 +39,8 @@ func (k PolicyKind) String() string {
 		return "trust"
 	case PolicyKindBucket:
 		return "bucket"
+	case PolicyKindKey:
+		return "key"
 	}
 	return "PolicyKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -150,6 +158,13 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 		if hasResource {
 			add(SeverityError, "Resource", "trust policies must not have a Resource")
 		}
+	case PolicyKindKey:
+		if !hasPrincipal {
+			add(SeverityError, "Principal", "key policy statements need a Principal")
+		}
+		if !hasResource {
+			add(SeverityError, "Resource", `key policy statements need a Resource ("*", the key)`)
+		}
 	case PolicyKindBucket:
 		if !hasPrincipal {
 			add(SeverityError, "Principal", "bucket policy statements need a Principal")
@@ -175,7 +190,7 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 	if len(s.NotAction) > 0 {
 		add(SeverityWarning, "NotAction", "Allow with NotAction allows every action not listed, including future ones; list the actions needed in Action")
 	}
-	if kind != PolicyKindTrust {
+	if kind != PolicyKindTrust && kind != PolicyKindKey {
 		if len(s.NotResource) > 0 || slices.Contains(s.Resource, "*") {
 			add(SeverityWarning, "Resource", "applies to every resource; name the bucket and object ARNs needed")
 		}
@@ -188,7 +203,7 @@ func lintStatement(s *Statement, name string, kind PolicyKind) []Finding {
 	if s.NotPrincipal != nil {
 		add(SeverityWarning, "NotPrincipal", "Allow with NotPrincipal allows everyone not listed, including anonymous users")
 	}
-	if kind == PolicyKindTrust || kind == PolicyKindBucket {
+	if kind == PolicyKindTrust || kind == PolicyKindBucket || kind == PolicyKindKey {
 		if pr := s.Principal; pr != nil && (pr.Wildcard || slices.Contains(pr.AWS, "*")) && len(s.Condition) == 0 {
 			add(SeverityError, "Principal", `"*" without a Condition allows anyone; name the principals or add conditions`)
 		}
