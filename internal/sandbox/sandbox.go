@@ -45,6 +45,13 @@
 // anonymous requests, the LogDelivery group's effect and object-lock are
 // not.
 //
+// # KMS keys
+//
+// There is no KMS endpoint, but [Sandbox.CreateKMSKey] makes customer
+// managed keys with key policies that S3 enforces under an authorizer:
+// kms:GenerateDataKey for SSE-KMS writes, kms:Decrypt for reads, both for
+// multipart parts, with the key policy deciding even within one account.
+//
 // # Beyond gofakes3
 //
 // The sandbox serves CopyObject (metadata and tagging directives,
