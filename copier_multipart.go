@@ -119,6 +119,12 @@ func (r *syncRun) copyObject(ctx context.Context, from, to Location, obj Object,
 // object, or a part number) through the client that copies (r.cp),
 // pinned to the listed ETag.
 func (r *syncRun) headSource(ctx context.Context, from Location, obj Object, part int32) (*s3.HeadObjectOutput, error) {
+	return r.headObject(ctx, r.cp, from, obj, part)
+}
+
+// headObject is headSource through client: r.cp for server-side copies,
+// the source client for streamed ones.
+func (r *syncRun) headObject(ctx context.Context, client HeadObjectAPI, from Location, obj Object, part int32) (*s3.HeadObjectOutput, error) {
 	in := &s3.HeadObjectInput{
 		Bucket:              aws.String(from.Bucket),
 		Key:                 aws.String(from.Prefix),
@@ -131,7 +137,7 @@ func (r *syncRun) headSource(ctx context.Context, from Location, obj Object, par
 	} else {
 		in.ChecksumMode = types.ChecksumModeEnabled
 	}
-	return r.cp.HeadObject(ctx, in)
+	return client.HeadObject(ctx, in)
 }
 
 // copyPart is one part of a multipart copy: its number and the inclusive
@@ -168,12 +174,13 @@ func partsFromSizes(sizes []int64) []copyPart {
 }
 
 // sourceParts reads the sizes of the n parts the source was uploaded in
-// (HeadObject with PartNumber), so the copy can repeat them and keep the
-// source's ETag.
-func (r *syncRun) sourceParts(ctx context.Context, from Location, obj Object, n int, size int64) ([]copyPart, error) {
+// (HeadObject with PartNumber, through client), so the copy can repeat
+// them and keep the source's ETag. A layout a multipart upload cannot
+// repeat is an error wrapping errLayoutNotCopyable.
+func (r *syncRun) sourceParts(ctx context.Context, client HeadObjectAPI, from Location, obj Object, n int, size int64) ([]copyPart, error) {
 	sizes := make([]int64, n)
 	err := forEachPart(ctx, n, r.o.object.parts(), func(ctx context.Context, i int) error {
-		h, err := r.headSource(ctx, from, obj, int32(i+1))
+		h, err := r.headObject(ctx, client, from, obj, int32(i+1))
 		if err != nil {
 			return fmt.Errorf("head source part %d: %w", i+1, err)
 		}
@@ -223,7 +230,7 @@ func (r *syncRun) copyMultipart(ctx context.Context, from, to Location, obj Obje
 	var parts []copyPart
 	sameParts := false
 	if n := etagParts(etag); n > 0 && n <= MaxParts {
-		parts, err = r.sourceParts(ctx, from, obj, n, size)
+		parts, err = r.sourceParts(ctx, r.cp, from, obj, n, size)
 		switch {
 		case err == nil:
 			sameParts = true

@@ -101,9 +101,54 @@ func partSizeFor(size, partSize int64) int64 {
 	return (p + mib - 1) / mib * mib
 }
 
+// sourcePartFactor bounds the parts a streamed copy repeats from its
+// source: at most this many times the part size (see maxSourcePart).
+// aws-cli, boto3 and the Go SDK's upload manager cut 5 or 8 MiB parts,
+// s5cmd 50 MiB, so with the default 8 MiB part size (a 64 MiB bound)
+// their uploads keep their ETags, while a source with parts of several
+// GiB does not make every worker hold that much.
+const sourcePartFactor = 8
+
+// errSourcePartTooLarge is a source part above maxSourcePart: the
+// streamed copy cuts its own parts instead of buffering it whole.
+var errSourcePartTooLarge = errors.New("source part larger than a streamed copy buffers")
+
+// maxSourcePart is the largest source part a streamed copy of an object
+// of size bytes repeats: sourcePartFactor × the part size, and never less
+// than the part the copy would cut itself (grown for MaxParts), which it
+// buffers anyway.
+func (r *syncRun) maxSourcePart(size int64) int64 {
+	return max(sourcePartFactor*r.o.partSize, partSizeFor(size, r.o.partSize))
+}
+
 // stream copies one object by reading it with the source client and
 // writing it with the destination client.
+//
+// An object uploaded in parts (its ETag ends in -N) is written, at any
+// size, as a multipart upload with the source's own part sizes (read
+// with HeadObject and PartNumber, as server-side copies do), so that the
+// copy gets the source's ETag and CompareETag and Verify compare the two
+// from listings alone. That costs a HeadObject per part and, below the
+// multipart threshold, a multipart upload instead of one PutObject. Each
+// part in flight is buffered whole, so memory is bounded by concurrency ×
+// the largest source part rather than × the part size: S3 allows parts up
+// to 5 GiB. A source with a part above maxSourcePart, or with parts a
+// multipart upload cannot repeat (see sourceParts), is copied as any
+// other object instead (the HeadObject requests already made are then
+// spent for nothing), and its copy gets an ETag of its own.
+//
+// Other objects: below the multipart threshold one buffered PutObject
+// (streamSingle), up to the stream upload cutoff one unbuffered
+// PutObject (streamThrough), then a multipart upload of parts of
+// WithPartSize (streamMultipart).
 func (r *syncRun) stream(ctx context.Context, from, to Location, obj Object) error {
+	if etagParts(obj.ETag) > 0 {
+		err := r.streamSourceParts(ctx, from, to, obj)
+		if !errors.Is(err, errLayoutNotCopyable) && !errors.Is(err, errSourcePartTooLarge) {
+			return err
+		}
+		r.o.logger.LogAttrs(ctx, slog.LevelDebug, "not repeating the source's parts", slog.String("bucket", from.Bucket), slog.String("key", from.Prefix), slog.Any("reason", err))
+	}
 	switch {
 	case obj.Size == 0 || obj.Size < r.o.threshold:
 		return r.streamSingle(ctx, from, to, obj)
@@ -111,6 +156,36 @@ func (r *syncRun) stream(ctx context.Context, from, to Location, obj Object) err
 		return r.streamThrough(ctx, from, to, obj)
 	}
 	return r.streamMultipart(ctx, from, to, obj)
+}
+
+// streamSourceParts streams an object uploaded in parts as a multipart
+// upload of the same parts (see stream). It returns an error wrapping
+// errLayoutNotCopyable or errSourcePartTooLarge, before any upload
+// starts, when it cannot.
+func (r *syncRun) streamSourceParts(ctx context.Context, from, to Location, obj Object) error {
+	head, err := r.headObject(ctx, r.c.src, from, obj, 0)
+	if err != nil {
+		return fmt.Errorf("head source: %w", err)
+	}
+	size := aws.ToInt64(head.ContentLength)
+	etag := strings.Trim(aws.ToString(head.ETag), `"`)
+	n := etagParts(etag)
+	if n == 0 || n > MaxParts {
+		return fmt.Errorf("%w: ETag %q names no part count up to %d", errLayoutNotCopyable, etag, MaxParts)
+	}
+	// Pin every later read to what this HEAD described.
+	obj.ETag = etag
+	parts, err := r.sourceParts(ctx, r.c.src, from, obj, n, size)
+	if err != nil {
+		return err
+	}
+	limit := r.maxSourcePart(size)
+	for _, p := range parts {
+		if p.last-p.first+1 > limit {
+			return fmt.Errorf("%w: part %d of %d is %d bytes, more than %d", errSourcePartTooLarge, p.number, len(parts), p.last-p.first+1, limit)
+		}
+	}
+	return r.streamParts(ctx, from, to, obj, head, parts, true)
 }
 
 // ifMatch pins reads to the listed version of the object, so parts of
@@ -456,21 +531,10 @@ func unbufferedPut(in *s3.PutObjectInput, sent *transitCheck) func(*s3.Options) 
 }
 
 // streamMultipart copies an object from the stream upload cutoff on: a
-// HeadObject of the source for its properties, a multipart upload with
-// them whose parts are ranged reads of the source, then verification. A
-// whole-object checksum of the source is given at completion, so S3
-// checks the assembled bytes against it. On failure the upload is
-// aborted and the error is a *MultipartUploadError naming it.
+// HeadObject of the source for its properties, then streamParts with
+// parts of WithPartSize.
 func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Object) error {
-	o := &r.o.object
-	head, err := r.c.src.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket:              aws.String(from.Bucket),
-		Key:                 aws.String(from.Prefix),
-		IfMatch:             ifMatch(obj),
-		ChecksumMode:        types.ChecksumModeEnabled,
-		ExpectedBucketOwner: optional(r.o.srcAccount),
-		RequestPayer:        o.payer(),
-	})
+	head, err := r.headObject(ctx, r.c.src, from, obj, 0)
 	if err != nil {
 		return fmt.Errorf("head source: %w", err)
 	}
@@ -478,6 +542,17 @@ func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Ob
 		// Pin every part read to what this HEAD described.
 		obj.ETag = etag
 	}
+	return r.streamParts(ctx, from, to, obj, head, planParts(obj.Size, r.o.partSize), false)
+}
+
+// streamParts writes obj, described by head, as a multipart upload with
+// its properties whose parts are ranged reads of the source, then
+// verifies it; sameParts says the parts are the source's own. A
+// whole-object checksum of the source is given at completion, so S3
+// checks the assembled bytes against it. On failure the upload is
+// aborted and the error is a *MultipartUploadError naming it.
+func (r *syncRun) streamParts(ctx context.Context, from, to Location, obj Object, head *s3.HeadObjectOutput, plan []copyPart, sameParts bool) error {
+	o := &r.o.object
 	props := propsFromHead(head, o)
 	tagErr := r.sourceTags(ctx, from, &props)
 	if tagErr != nil && !isAccessDenied(tagErr) {
@@ -498,7 +573,7 @@ func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Ob
 	if err != nil {
 		return err
 	}
-	parts, err := r.uploadParts(ctx, from, to, obj, uploadID, in.ChecksumAlgorithm)
+	parts, err := r.uploadParts(ctx, from, to, obj, uploadID, in.ChecksumAlgorithm, plan)
 	out, err := r.complete(ctx, to, uploadID, parts, props, in, err)
 	if err != nil {
 		return err
@@ -506,30 +581,28 @@ func (r *syncRun) streamMultipart(ctx context.Context, from, to Location, obj Ob
 	if o.noVerify {
 		return nil
 	}
-	return r.verifyCopy(ctx, from, to, obj, headFacts(head), completeFacts(out))
+	written := completeFacts(out)
+	written.sameParts = sameParts
+	return r.verifyCopy(ctx, from, to, obj, headFacts(head), written)
 }
 
-// uploadParts streams every part of obj, as many at once as the buffer
+// uploadParts streams every part of plan, as many at once as the buffer
 // pool allows, and returns them in order for CompleteMultipartUpload.
 // The first failure cancels the parts still running.
-func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object, uploadID string, alg types.ChecksumAlgorithm) ([]types.CompletedPart, error) {
-	partSize := partSizeFor(obj.Size, r.o.partSize)
-	n := (obj.Size + partSize - 1) / partSize
-	parts := make([]types.CompletedPart, n)
+func (r *syncRun) uploadParts(ctx context.Context, from, to Location, obj Object, uploadID string, alg types.ChecksumAlgorithm, plan []copyPart) ([]types.CompletedPart, error) {
+	parts := make([]types.CompletedPart, len(plan))
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
-	for i := range n {
-		off := i * partSize
-		length := min(partSize, obj.Size-off)
-		buf, err := r.bufs.get(ctx, length)
+	for i, p := range plan {
+		buf, err := r.bufs.get(ctx, p.last-p.first+1)
 		if err != nil {
 			cancel(err)
 			break
 		}
 		wg.Go(func() {
 			defer r.bufs.put(buf)
-			part, err := r.streamPart(ctx, from, to, obj, uploadID, alg, int32(i+1), off, buf)
+			part, err := r.streamPart(ctx, from, to, obj, uploadID, alg, p.number, p.first, buf)
 			if err != nil {
 				cancel(err)
 				return

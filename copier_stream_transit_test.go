@@ -47,10 +47,16 @@ func (f *flipReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// putMultipartSource writes key as a two-part multipart upload (5 MiB and
-// 1 MiB) with a composite CRC32, so the source has no full-object
-// checksum a copy could be checked against (S3 gives one to an upload
-// that asks for none).
+// bigPartsSize is the size of the sources of putMultipartSource: a first
+// part of 41 MiB, above the 40 MiB (8 × the 5 MiB part size) a streamed
+// copy repeats, and 1 MiB, so that the copy takes the path of an object
+// of that size instead of repeating the source's parts.
+const bigPartsSize = 42 * miB
+
+// putMultipartSource writes key as a two-part multipart upload (all but
+// the last MiB, and the last MiB) with a composite CRC32, so the source
+// has no full-object checksum a copy could be checked against (S3 gives
+// one to an upload that asks for none).
 func putMultipartSource(t *testing.T, c *s3.Client, bucket, key string, body []byte) {
 	t.Helper()
 	ctx := t.Context()
@@ -58,7 +64,7 @@ func putMultipartSource(t *testing.T, c *s3.Client, bucket, key string, body []b
 		ChecksumAlgorithm: types.ChecksumAlgorithmCrc32, ChecksumType: types.ChecksumTypeComposite})
 	require.NoError(t, err)
 	var parts []types.CompletedPart
-	for i, chunk := range [][]byte{body[:5*miB], body[5*miB:]} {
+	for i, chunk := range [][]byte{body[:len(body)-miB], body[len(body)-miB:]} {
 		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
 			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(chunk)})
 		require.NoError(t, err)
@@ -103,9 +109,9 @@ func TestStreamedPutCatchesTransitCorruptionWithoutChecksum(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			x := newTwoIdentities(t)
-			putMultipartSource(t, x.ownerA, x.src.Bucket, "o.bin", seededBytes(6*miB, 9))
+			putMultipartSource(t, x.ownerA, x.src.Bucket, "o.bin", seededBytes(bigPartsSize, 9))
 			opts := []xacct.CopierOption{xacct.WithDestinationClient(x.transitWriter(t, "copy/o.bin")),
-				xacct.WithPartSize(5 * miB), xacct.WithMultipartThreshold(5 * miB), xacct.WithStreamUploadCutoff(20 * miB),
+				xacct.WithPartSize(5 * miB), xacct.WithMultipartThreshold(5 * miB), xacct.WithStreamUploadCutoff(64 * miB),
 				xacct.WithTransferMode(xacct.ModeStream)}
 			if noVerify {
 				opts = append(opts, xacct.WithVerify(false))
@@ -133,10 +139,10 @@ func TestStreamedPutCatchesTransitCorruptionWithoutChecksum(t *testing.T) {
 // streamed PutObject.
 func TestStreamedPutWithoutChecksumPassesIntactBytes(t *testing.T) {
 	x := newTwoIdentities(t)
-	body := seededBytes(6*miB, 9)
+	body := seededBytes(bigPartsSize, 9)
 	putMultipartSource(t, x.ownerA, x.src.Bucket, "o.bin", body)
 	c, err := xacct.NewCopier(x.sb.S3(x.reader), xacct.WithDestinationClient(x.transitWriter(t, "no-such-key")),
-		xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(20*miB),
+		xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(64*miB),
 		xacct.WithTransferMode(xacct.ModeStream))
 	require.NoError(t, err)
 	rep, err := c.Sync(t.Context(), x.src, x.dst)
@@ -158,9 +164,9 @@ func TestStreamedPutWithoutChecksumPassesIntactBytes(t *testing.T) {
 // corrupted part is refused by S3 itself.
 func TestStreamedPutWithKMSOverHTTPTakesMultipart(t *testing.T) {
 	x := newTwoIdentities(t)
-	putMultipartSource(t, x.ownerA, x.src.Bucket, "o.bin", seededBytes(6*miB, 9))
+	putMultipartSource(t, x.ownerA, x.src.Bucket, "o.bin", seededBytes(bigPartsSize, 9))
 	c, err := xacct.NewCopier(x.sb.S3(x.reader), xacct.WithDestinationClient(x.transitWriter(t, "copy/o.bin")),
-		xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(20*miB),
+		xacct.WithPartSize(5*miB), xacct.WithMultipartThreshold(5*miB), xacct.WithStreamUploadCutoff(64*miB),
 		xacct.WithTransferMode(xacct.ModeStream), xacct.WithSSEKMSKeyID("arn:aws:kms:us-east-1:"+sandbox.AccountB+":key/k-1"))
 	require.NoError(t, err)
 	puts := x.sb.Requests()["PutObject"]
@@ -171,5 +177,5 @@ func TestStreamedPutWithKMSOverHTTPTakesMultipart(t *testing.T) {
 	h, err := x.ownerB.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(x.dst.Bucket), Key: aws.String("copy/o.bin")})
 	require.NoError(t, err)
 	assert.Equal(t, types.ServerSideEncryptionAwsKms, h.ServerSideEncryption)
-	assert.Contains(t, aws.ToString(h.ETag), "-2", "a multipart upload of two parts")
+	assert.Contains(t, aws.ToString(h.ETag), "-9", "a multipart upload of 5 MiB parts")
 }

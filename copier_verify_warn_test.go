@@ -15,18 +15,19 @@ import (
 
 // A writer that may not read its copy back gets a warning, not a failed
 // object, when the write's response cannot prove the copy equal: here the
-// source's composite checksum covers 6 MiB parts and the stream writes
-// 5 MiB parts, so the two composites cannot be compared.
+// source's composite checksum covers a 41 MiB and a 1 MiB part, too large
+// a part for the stream to repeat (more than 8 × its 5 MiB part size), so
+// it writes 5 MiB parts and the two composites cannot be compared.
 func TestStreamUnverifiableCopyWarns(t *testing.T) {
 	x := newTwoIdentities(t)
 	ctx := t.Context()
-	body := seededBytes(12*miB, 7)
+	body := seededBytes(42*miB, 7)
 	up, err := x.ownerA.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("parts.bin"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 	require.NoError(t, err)
 	var parts []types.CompletedPart
-	for i, off := 0, 0; off < len(body); i, off = i+1, off+6*miB {
+	for i, chunk := range [][]byte{body[:41*miB], body[41*miB:]} {
 		out, err := x.ownerA.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("parts.bin"), UploadId: up.UploadId,
-			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(body[off : off+6*miB]), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(chunk), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
 		require.NoError(t, err)
 		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
 	}
