@@ -326,7 +326,7 @@ func WithPartSize(n int64) CopierOption {
 // (it is then written unbuffered below the stream upload cutoff, see
 // WithStreamUploadCutoff, and with a multipart upload from it on), and a
 // server-side copy uses UploadPartCopy instead of one CopyObject (objects
-// uploaded in parts are copied in parts at any size; see
+// uploaded in parts are streamed and copied in parts at any size; see
 // WithMultipartCopyThreshold), from 1
 // to MaxPutObjectSize: aws-cli's multipart_threshold. Empty objects always
 // take one request. Default DefaultMultipartThreshold for streaming and
