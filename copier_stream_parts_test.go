@@ -19,16 +19,24 @@ import (
 // sizes and returns its ETag.
 func putInParts(t *testing.T, c *s3.Client, bucket, key string, body []byte, sizes ...int) string {
 	t.Helper()
+	return uploadInParts(t, c, bucket, key, body, "", sizes...)
+}
+
+// uploadInParts is putInParts with a checksum algorithm for the parts
+// ("" for none): the object then has only a composite checksum.
+func uploadInParts(t *testing.T, c *s3.Client, bucket, key string, body []byte, alg types.ChecksumAlgorithm, sizes ...int) string {
+	t.Helper()
 	ctx := t.Context()
-	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	up, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumAlgorithm: alg})
 	require.NoError(t, err)
 	var parts []types.CompletedPart
 	off := 0
 	for i, n := range sizes {
 		out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId,
-			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(body[off : off+n])})
+			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(body[off : off+n]), ChecksumAlgorithm: alg})
 		require.NoError(t, err)
-		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1))})
+		parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(int32(i + 1)), ChecksumCRC32: out.ChecksumCRC32,
+			ChecksumCRC32C: out.ChecksumCRC32C, ChecksumSHA1: out.ChecksumSHA1, ChecksumSHA256: out.ChecksumSHA256})
 		off += n
 	}
 	require.Equal(t, len(body), off, "part sizes must add up to the body")

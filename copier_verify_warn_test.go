@@ -1,11 +1,8 @@
 package xacct_test
 
 import (
-	"bytes"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,18 +19,7 @@ func TestStreamUnverifiableCopyWarns(t *testing.T) {
 	x := newTwoIdentities(t)
 	ctx := t.Context()
 	body := seededBytes(42*miB, 7)
-	up, err := x.ownerA.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("parts.bin"), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
-	require.NoError(t, err)
-	var parts []types.CompletedPart
-	for i, chunk := range [][]byte{body[:41*miB], body[41*miB:]} {
-		out, err := x.ownerA.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("parts.bin"), UploadId: up.UploadId,
-			PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(chunk), ChecksumAlgorithm: types.ChecksumAlgorithmCrc32})
-		require.NoError(t, err)
-		parts = append(parts, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumCRC32: out.ChecksumCRC32})
-	}
-	_, err = x.ownerA.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(x.src.Bucket), Key: aws.String("parts.bin"), UploadId: up.UploadId,
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts}})
-	require.NoError(t, err)
+	uploadInParts(t, x.ownerA, x.src.Bucket, "parts.bin", body, types.ChecksumAlgorithmCrc32, 41*miB, miB)
 
 	rep, err := x.copier(t).Sync(ctx, x.src, x.dst)
 	require.NoError(t, err)

@@ -696,6 +696,9 @@ func (sb *Sandbox) createMultipartUpload(w http.ResponseWriter, r *http.Request,
 	copyResponse(w, rec)
 }
 
+// minPartSize is the smallest part S3 accepts but the last (5 MiB).
+const minPartSize = 5 << 20
+
 // completeMultipartUpload computes the upload's ETag, part sizes and
 // checksum from the parts named in the request, leaves them for the
 // backend's write and lets gofakes3 assemble the object. A part whose
@@ -748,6 +751,13 @@ func (sb *Sandbox) completeMultipartUpload(w http.ResponseWriter, r *http.Reques
 			}
 		}
 		sb.upMu.Unlock()
+		for i, n := range sizes {
+			// S3 refuses parts under 5 MiB but the last at completion.
+			if i < len(sizes)-1 && n < minPartSize && !sb.smallParts.Load() {
+				writeS3Error(w, http.StatusBadRequest, "EntityTooSmall", fmt.Sprintf("Your proposed upload is smaller than the minimum allowed size: part %d is %d bytes.", in.Parts[i].PartNumber, n))
+				return
+			}
+		}
 		if complete {
 			etag := fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(h.Sum(nil)), len(sizes))
 			mp := multipartResult{etag: etag, parts: sizes}
